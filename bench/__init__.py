@@ -1,0 +1,1 @@
+"""giftflow benchmarks (``make bench``): ratios against baselines measured in the same run."""

@@ -1,0 +1,5 @@
+"""``python -m giftflow`` runs the CLI."""
+
+from giftflow.cli import app
+
+app()

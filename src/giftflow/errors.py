@@ -1,0 +1,155 @@
+"""One error base class and every stable error code giftflow answers with.
+
+Each error carries a stable machine-readable ``code``, an HTTP ``status``, a human ``message`` and
+optional ``details``. The API maps every ``GiftflowError`` to
+``{"error": {"code", "message", "details"}}`` in one handler; ``docs/errors.md`` lists the codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GiftflowError(Exception):
+    """Base of every error giftflow reports to a caller."""
+
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "Internal error."
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        self.message = message or self.default_message
+        self.details: dict[str, Any] = details
+        super().__init__(self.message)
+
+    def to_body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class StoredError(GiftflowError):
+    """A refusal replayed from storage (idempotency): code and status come from the row."""
+
+    def __init__(self, code: str, status: int, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message, **details)
+        self._code = code
+        self._status = status
+
+    def to_body(self) -> dict[str, Any]:
+        return {"error": {"code": self._code, "message": self.message, "details": self.details}}
+
+
+# --- input ---------------------------------------------------------------------------------
+class ValidationFailed(GiftflowError):
+    code, status, default_message = "validation_error", 422, "The request is not valid."
+
+
+class UnknownAsset(GiftflowError):
+    code, status, default_message = "unknown_asset", 422, "Unknown asset."
+
+
+class InvalidAmount(GiftflowError):
+    code, status, default_message = "invalid_amount", 422, "The amount is not valid."
+
+
+class InvalidAccount(GiftflowError):
+    code, status, default_message = "invalid_account", 422, "The account path is not valid."
+
+
+class InvalidPolicy(GiftflowError):
+    code, status, default_message = "invalid_policy", 422, "The economy policy is not valid."
+
+
+# --- auth ----------------------------------------------------------------------------------
+class Unauthenticated(GiftflowError):
+    code, status, default_message = "unauthenticated", 401, "Missing or invalid credentials."
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(GiftflowError):
+    code, status, default_message = "forbidden", 403, "These credentials may not do this."
+
+
+class NotFound(GiftflowError):
+    code, status, default_message = "not_found", 404, "No such resource."
+
+
+# --- idempotency ---------------------------------------------------------------------------
+class IdempotencyKeyRequired(GiftflowError):
+    code, status = "idempotency_key_required", 400
+    default_message = "This request moves value and needs an Idempotency-Key header."
+
+
+class IdempotencyKeyReused(GiftflowError):
+    code, status = "idempotency_key_reused", 409
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class IdempotencyKeyInFlight(GiftflowError):
+    code, status = "idempotency_key_in_flight", 409
+    default_message = "A request with this Idempotency-Key is still being processed."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
+
+
+# --- ledger --------------------------------------------------------------------------------
+class InsufficientFunds(GiftflowError):
+    code, status, default_message = "insufficient_funds", 409, "The balance is too low."
+
+
+class UnbalancedTransaction(GiftflowError):
+    code, status, default_message = "unbalanced_transaction", 422, "The transaction is unbalanced."
+
+
+class AlreadyReversed(GiftflowError):
+    code, status, default_message = "already_reversed", 409, "This transaction was reversed."
+
+
+class NotReversible(GiftflowError):
+    code, status, default_message = "not_reversible", 409, "This transaction cannot be reversed."
+
+
+class PendingTransferNotPending(GiftflowError):
+    code, status = "pending_transfer_not_pending", 409
+    default_message = "The pending transfer was already posted or voided."
+
+
+class PendingTransferExpired(GiftflowError):
+    code, status, default_message = "pending_transfer_expired", 409, "The pending transfer expired."
+
+
+class WriterOverloaded(GiftflowError):
+    code, status = "overloaded", 503
+    default_message = "The ledger writer is at capacity; retry shortly."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
+
+
+class WriterUnavailable(GiftflowError):
+    code, status, default_message = "unavailable", 503, "The ledger writer is not running."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "2"}
+
+
+class LedgerWriteFailed(GiftflowError):
+    code, status = "ledger_write_failed", 500
+    default_message = "The write could not be committed; it may be retried with the same key."
+
+
+def all_error_classes() -> list[type[GiftflowError]]:
+    """Every concrete error class, for docs and tests."""
+    seen: list[type[GiftflowError]] = []
+    stack: list[type[GiftflowError]] = [GiftflowError]
+    while stack:
+        cls = stack.pop()
+        if cls is not StoredError:
+            seen.append(cls)
+        stack.extend(cls.__subclasses__())
+    return sorted(seen, key=lambda c: (c.status, c.code))

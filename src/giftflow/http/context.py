@@ -1,0 +1,27 @@
+"""What a running server holds: settings, the reader engine, the ledger writer and the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from sqlalchemy import Engine
+
+from giftflow.clock import Clock
+from giftflow.ledger.idempotency import InFlightRegistry
+from giftflow.ledger.writer import LedgerWriter
+from giftflow.settings import Settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    writer: LedgerWriter
+    clock: Clock
+    inflight: InFlightRegistry = field(default_factory=InFlightRegistry)
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.giftflow
+    return ctx

@@ -1,0 +1,246 @@
+"""The ledger's SQL: the only module of the core that queries. Set-based wherever it can be.
+
+Account rows are created with ``INSERT … ON CONFLICT DO NOTHING`` and then locked with
+``SELECT … FOR UPDATE`` in id order (a fixed order, so two writers cannot deadlock on them). A
+process-wide cache maps account keys to ids, so a warm batch locks its accounts in one statement.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from giftflow.ledger.accounts import classify
+from giftflow.ledger.book import Book
+from giftflow.ledger.model import AccountKey, AccountState
+from giftflow.schema import accounts, id_blocks, idempotency_keys, postings, transactions
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands datetimes back naive; every stored time is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class AccountCache:
+    """key → (id, may_go_negative), shared by batches; filled only from committed rows."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: dict[AccountKey, tuple[int, bool]] = {}
+
+    def get(self, key: AccountKey) -> tuple[int, bool] | None:
+        return self._ids.get(key)
+
+    def update(self, entries: dict[AccountKey, tuple[int, bool]]) -> None:
+        with self._lock:
+            self._ids.update(entries)
+
+
+@dataclass(slots=True)
+class StoredOutcome:
+    request_hash: str
+    status_code: int
+    response: dict[str, Any]
+
+
+class WriterRepository:
+    """Queries of one batch transaction. Implements the book's ``AccountSource``."""
+
+    def __init__(self, conn: Connection, cache: AccountCache, now: datetime) -> None:
+        self.conn = conn
+        self.cache = cache
+        self.now = now
+        self.is_pg = conn.dialect.name == "postgresql"
+        self.new_cache_entries: dict[AccountKey, tuple[int, bool]] = {}
+
+    # --- accounts ---------------------------------------------------------------------------
+    def _insert(self) -> Any:
+        return (postgresql.insert if self.is_pg else sqlite.insert)(accounts)
+
+    def lock(self, keys: Sequence[AccountKey]) -> dict[AccountKey, AccountState]:
+        unknown = [k for k in keys if self.cache.get(k) is None and k not in self.new_cache_entries]
+        if unknown:
+            rows = []
+            for k in sorted(unknown):
+                spec = classify(k.path)
+                rows.append(
+                    {
+                        "path": k.path,
+                        "asset": k.asset,
+                        "shard": k.shard,
+                        "owner_id": spec.owner_id,
+                        "may_go_negative": spec.may_go_negative,
+                        "balance": 0,
+                        "created_at": self.now,
+                    }
+                )
+            self.conn.execute(self._insert().on_conflict_do_nothing(), rows)
+            found = self.conn.execute(
+                select(
+                    accounts.c.id,
+                    accounts.c.path,
+                    accounts.c.asset,
+                    accounts.c.shard,
+                    accounts.c.may_go_negative,
+                ).where(
+                    tuple_(accounts.c.path, accounts.c.asset, accounts.c.shard).in_(
+                        [(k.path, k.asset, k.shard) for k in unknown]
+                    )
+                )
+            )
+            for r in found:
+                self.new_cache_entries[AccountKey(r.path, r.asset, r.shard)] = (
+                    r.id,
+                    bool(r.may_go_negative),
+                )
+        ids = []
+        for k in keys:
+            entry = self.cache.get(k) or self.new_cache_entries[k]
+            ids.append(entry[0])
+        by_id = self.lock_ids(ids)
+        return {state.key: state for state in by_id.values()}
+
+    def lock_ids(self, ids: Sequence[int]) -> dict[int, AccountState]:
+        stmt = (
+            select(
+                accounts.c.id,
+                accounts.c.path,
+                accounts.c.asset,
+                accounts.c.shard,
+                accounts.c.may_go_negative,
+                accounts.c.balance,
+            )
+            .where(accounts.c.id.in_(sorted(set(ids))))
+            .order_by(accounts.c.id)
+            .with_for_update()
+        )
+        out: dict[int, AccountState] = {}
+        for r in self.conn.execute(stmt):
+            key = AccountKey(r.path, r.asset, r.shard)
+            out[r.id] = AccountState(r.id, key, bool(r.may_go_negative), r.balance, r.balance)
+            if self.cache.get(key) is None:
+                self.new_cache_entries[key] = (r.id, bool(r.may_go_negative))
+        return out
+
+    # --- idempotency ------------------------------------------------------------------------
+    def load_outcomes(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], StoredOutcome]:
+        wanted = list(set(keys))
+        if not wanted:
+            return {}
+        rows = self.conn.execute(
+            select(
+                idempotency_keys.c.scope,
+                idempotency_keys.c.key,
+                idempotency_keys.c.request_hash,
+                idempotency_keys.c.status_code,
+                idempotency_keys.c.response,
+            ).where(tuple_(idempotency_keys.c.scope, idempotency_keys.c.key).in_(wanted))
+        )
+        return {
+            (r.scope, r.key): StoredOutcome(r.request_hash, r.status_code, json.loads(r.response))
+            for r in rows
+        }
+
+    # --- writing the batch ------------------------------------------------------------------
+    def write(self, book: Book, outcomes: list[dict[str, Any]]) -> None:
+        """Everything the batch staged, set-based: transactions, postings, balances, keys."""
+        if book.transactions:
+            self.conn.execute(
+                transactions.insert(),
+                [
+                    {
+                        "id": t.id,
+                        "kind": t.kind,
+                        "reverses_id": t.reverses_id,
+                        "policy_version": t.policy_version,
+                        "memo": t.memo,
+                        "meta": json.dumps(t.meta, sort_keys=True) if t.meta else None,
+                        "created_at": t.created_at,
+                    }
+                    for t in book.transactions
+                ],
+            )
+            self.conn.execute(
+                postings.insert(),
+                [
+                    {
+                        "txn_id": t.id,
+                        "seq": p.seq,
+                        "asset": p.asset,
+                        "amount": p.amount,
+                        "debit_account_id": p.debit.id,
+                        "credit_account_id": p.credit.id,
+                        "created_at": t.created_at,
+                    }
+                    for t in book.transactions
+                    for p in t.postings
+                ],
+            )
+        changed = book.changed_accounts()
+        if changed:
+            # one UPDATE per touched balance per batch, however many commands moved it
+            self.conn.execute(
+                update(accounts)
+                .where(accounts.c.id == _bind("b_id"))
+                .values(balance=_bind("b_bal")),
+                [{"b_id": a.id, "b_bal": a.balance} for a in sorted(changed, key=lambda a: a.id)],
+            )
+        if outcomes:
+            self.conn.execute(idempotency_keys.insert(), outcomes)
+        for extension, rows in book.staged.values():
+            if rows:
+                extension.flush(self.conn, rows)
+
+    def allocate_ids(self, block: int) -> int:
+        """Reserve ``block`` ids; returns the first. Runs in its own short transaction."""
+        row = self.conn.execute(
+            update(id_blocks)
+            .where(id_blocks.c.name == "ledger")
+            .values(next_value=id_blocks.c.next_value + block)
+            .returning(id_blocks.c.next_value)
+        ).one()
+        return int(row[0]) - block
+
+
+def _bind(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name)
+
+
+# --- reads used by commands inside the batch -------------------------------------------------
+def load_transaction(conn: Connection, txn_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(transactions).where(transactions.c.id == txn_id)).mappings().first()
+    if row is None:
+        return None
+    out = dict(row)
+    out["postings"] = [
+        dict(p)
+        for p in conn.execute(
+            select(postings).where(postings.c.txn_id == txn_id).order_by(postings.c.seq)
+        ).mappings()
+    ]
+    return out
+
+
+def reversal_of(conn: Connection, txn_id: int) -> int | None:
+    return conn.execute(
+        select(transactions.c.id).where(transactions.c.reverses_id == txn_id)
+    ).scalar_one_or_none()
+
+
+def account_paths(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(accounts.c.id, accounts.c.path).where(accounts.c.id.in_(wanted)))
+    return {r.id: r.path for r in rows}

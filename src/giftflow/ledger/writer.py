@@ -1,0 +1,307 @@
+"""The batching ledger writer: one per process, many commands per commit.
+
+Requests submit commands and await a future. The writer thread takes whatever is queued (up to
+``max_batch``), applies the commands in order to one batch's book, writes everything set-based in
+one transaction, commits, and only then resolves the futures: a request is acknowledged only after
+its commit. A lone request commits at once; under load batches grow by themselves.
+
+If the batch transaction fails, nobody in it is acknowledged: the batch is split and the halves
+retried until a poison command stands alone and gets its own error. If COMMIT itself fails the
+outcome is unknown, so the writer looks the batch's idempotency keys up before answering anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from giftflow import metrics
+from giftflow.clock import Clock
+from giftflow.errors import (
+    GiftflowError,
+    IdempotencyKeyInFlight,
+    LedgerWriteFailed,
+    WriterOverloaded,
+    WriterUnavailable,
+)
+from giftflow.ledger.book import Book
+from giftflow.ledger.commands import BatchContext, Command
+from giftflow.ledger.idempotency import Outcome, replay
+from giftflow.ledger.repository import AccountCache, WriterRepository
+
+log = logging.getLogger("giftflow.writer")
+
+ID_BLOCK = 4096
+SHARDS = 16
+
+
+class CommitUnknown(Exception):
+    """COMMIT raised: the batch may or may not be durable."""
+
+
+@dataclass(slots=True)
+class _Item:
+    command: Command
+    future: Future[Outcome] = field(default_factory=Future)
+
+
+class _IdAllocator:
+    def __init__(self) -> None:
+        self.next = 0
+        self.end = 0
+
+    def take(self) -> int:
+        if self.next >= self.end:
+            raise _NeedIds
+        value = self.next
+        self.next += 1
+        return value
+
+
+class _NeedIds(Exception):
+    pass
+
+
+def default_shard() -> int:
+    return os.getpid() % SHARDS
+
+
+class LedgerWriter:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        shard: int | None = None,
+        max_batch: int = 1000,
+        queue_limit: int = 20000,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.shard = default_shard() if shard is None else shard % SHARDS
+        self.max_batch = max_batch
+        self.queue_limit = queue_limit
+        self._queue: deque[_Item] = deque()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._cache = AccountCache()
+        self._ids = _IdAllocator()
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish what is queued, then stop."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def queue_depth(self) -> int:
+        return len(self._queue)
+
+    # --- submitting -------------------------------------------------------------------------
+    def submit_future(self, command: Command) -> Future[Outcome]:
+        item = _Item(command)
+        with self._cond:
+            if self._stopping or not self.running:
+                raise WriterUnavailable()
+            if len(self._queue) >= self.queue_limit:
+                metrics.WRITER_REJECTED.inc()
+                raise WriterOverloaded(queue_limit=self.queue_limit)
+            self._queue.append(item)
+            self._cond.notify()
+        return item.future
+
+    async def submit(self, command: Command) -> Outcome:
+        return await asyncio.wrap_future(self.submit_future(command))
+
+    def execute(self, command: Command, timeout: float | None = 60.0) -> Outcome:
+        """Submit and wait (for the CLI, scripts and tests outside an event loop)."""
+        return self.submit_future(command).result(timeout)
+
+    # --- the loop ---------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopping:
+                    self._cond.wait()
+                if not self._queue and self._stopping:
+                    return
+                n = min(len(self._queue), self.max_batch)
+                items = [self._queue.popleft() for _ in range(n)]
+            metrics.WRITER_QUEUE.set(len(self._queue))
+            started = time.perf_counter()
+            try:
+                self._process(items)
+            except BaseException as exc:  # the writer must never die with futures pending
+                log.exception("writer batch crashed")
+                self._fail(items, LedgerWriteFailed(reason=type(exc).__name__))
+            metrics.WRITER_BATCH_SECONDS.observe(time.perf_counter() - started)
+            metrics.WRITER_BATCH_SIZE.observe(len(items))
+
+    def _fail(self, items: Sequence[_Item], error: GiftflowError) -> None:
+        for item in items:
+            if not item.future.done():
+                item.future.set_result(Outcome.from_error(error))
+
+    def _deliver(self, items: Sequence[_Item], outcomes: Sequence[Outcome]) -> None:
+        for item, outcome in zip(items, outcomes, strict=True):
+            metrics.WRITER_COMMANDS.labels(outcome="ok" if outcome.ok else "refused").inc()
+            item.future.set_result(outcome)
+
+    def _process(self, items: list[_Item], retried: bool = False) -> None:
+        try:
+            outcomes = self._attempt(items)
+        except CommitUnknown:
+            self._recover_unknown_commit(items)
+            return
+        except Exception as exc:  # a database error or a bug in one command
+            metrics.WRITER_FAILED_BATCHES.inc()
+            if len(items) > 1:
+                # isolate the poison command: neighbours must not fail with it
+                mid = len(items) // 2
+                self._process(items[:mid])
+                self._process(items[mid:])
+                return
+            if not retried:
+                # alone: a key raced from another process is now visible and answers itself
+                self._process(items, retried=True)
+                return
+            log.warning("command failed alone: %s", exc)
+            self._fail(items, LedgerWriteFailed(reason=_reason(exc)))
+            return
+        self._deliver(items, outcomes)
+
+    def _recover_unknown_commit(self, items: list[_Item]) -> None:
+        """Find out from the idempotency keys whether the batch committed before answering."""
+        keyed = [i for i in items if i.command.idempotency is not None]
+        for attempt in range(5):
+            try:
+                with self.engine.connect() as conn:
+                    repo = WriterRepository(conn, self._cache, self.clock.now())
+                    stored = repo.load_outcomes(i.command.idempotency.ident for i in keyed)  # type: ignore[union-attr]
+                    conn.rollback()
+                break
+            except SQLAlchemyError:
+                time.sleep(0.2 * (attempt + 1))
+        else:
+            self._fail(items, LedgerWriteFailed("The outcome of the commit is unknown."))
+            return
+        if keyed and all(i.command.idempotency.ident in stored for i in keyed):  # type: ignore[union-attr]
+            outcomes = []
+            for item in items:
+                req = item.command.idempotency
+                if req is None:
+                    outcomes.append(Outcome(200, {"committed": True}))
+                else:
+                    s = stored[req.ident]
+                    outcomes.append(Outcome(s.status_code, s.response))
+            self._deliver(items, outcomes)
+        else:
+            self._process(items)
+
+    def _attempt(self, items: list[_Item]) -> list[Outcome]:
+        now = self.clock.now()
+        with self.engine.connect() as conn:
+            while True:
+                try:
+                    return self._attempt_in(conn, items, now)
+                except _NeedIds:
+                    conn.rollback()
+                    self._refill_ids(conn)
+
+    def _refill_ids(self, conn: Any) -> None:
+        repo = WriterRepository(conn, self._cache, self.clock.now())
+        with conn.begin():
+            start = repo.allocate_ids(ID_BLOCK)
+        self._ids.next, self._ids.end = start, start + ID_BLOCK
+
+    def _attempt_in(self, conn: Any, items: list[_Item], now: Any) -> list[Outcome]:
+        ids_mark = self._ids.next
+        try:
+            return self._apply_batch(conn, items, now)
+        except BaseException:
+            self._ids.next = ids_mark  # nothing was committed: the ids can be used again
+            raise
+
+    def _apply_batch(self, conn: Any, items: list[_Item], now: Any) -> list[Outcome]:
+        repo = WriterRepository(conn, self._cache, now)
+        conn.begin()
+        keys = [i.command.idempotency.ident for i in items if i.command.idempotency is not None]
+        stored = repo.load_outcomes(keys)
+        outcomes: list[Outcome | None] = [None] * len(items)
+        active: list[int] = []
+        seen: set[tuple[str, str]] = set()
+        for n, item in enumerate(items):
+            req = item.command.idempotency
+            if req is not None and req.ident in stored:
+                s = stored[req.ident]
+                outcomes[n] = replay(req, s.request_hash, s.status_code, s.response)
+            elif req is not None and req.ident in seen:
+                outcomes[n] = Outcome.from_error(IdempotencyKeyInFlight(key=req.key))
+            else:
+                if req is not None:
+                    seen.add(req.ident)
+                active.append(n)
+        book = Book(repo, shard=self.shard, now=now, next_id=self._ids.take)
+        book.preload(k for n in active for k in items[n].command.account_hints(book))
+        ctx = BatchContext(book=book, conn=conn, now=now)
+        key_rows: list[dict[str, Any]] = []
+        for n in active:
+            command = items[n].command
+            book.begin_command()
+            try:
+                outcome = Outcome(command.success_status, command.apply(ctx))
+            except GiftflowError as err:
+                book.rollback_command()
+                outcome = Outcome.from_error(err)
+            outcomes[n] = outcome
+            req = command.idempotency
+            if req is not None and outcome.storable():
+                key_rows.append(
+                    {
+                        "scope": req.scope,
+                        "key": req.key,
+                        "request_hash": req.request_hash,
+                        "status_code": outcome.status,
+                        "response": json.dumps(outcome.body, sort_keys=True),
+                        "created_at": now,
+                    }
+                )
+        repo.write(book, key_rows)
+        try:
+            conn.commit()
+        except SQLAlchemyError as exc:
+            raise CommitUnknown() from exc
+        self._cache.update(repo.new_cache_entries)
+        return [o for o in outcomes if o is not None]
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return type(orig or exc).__name__

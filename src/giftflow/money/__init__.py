@@ -1,0 +1,1 @@
+"""Exact money: assets, amounts, conversions and the economy policy."""

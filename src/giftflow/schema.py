@@ -1,0 +1,167 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations are written against it.
+
+Amounts are BIGINT in the asset's minor unit. Invariants the database can hold are CHECKs here:
+posting amounts are positive, and an account whose class may not go negative never does.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# BIGINT on PostgreSQL; SQLite wants INTEGER for a rowid alias primary key.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("path", String(200), nullable=False),
+    Column("asset", String(8), nullable=False),
+    # Hot platform accounts are split into per-writer shards; reports sum the shards.
+    Column("shard", SmallInteger, nullable=False, server_default="0"),
+    Column("owner_id", String(64), nullable=True),
+    Column("may_go_negative", Boolean, nullable=False),
+    Column("balance", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("path", "asset", "shard"),
+    CheckConstraint("may_go_negative OR balance >= 0", name="non_negative"),
+    Index(None, "owner_id"),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("kind", String(40), nullable=False),
+    Column("reverses_id", Id, ForeignKey("transactions.id"), nullable=True, unique=True),
+    Column("policy_version", String(64), nullable=True),
+    Column("memo", String(500), nullable=True),
+    Column("meta", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per posting: value moves from the debit (source) account to the credit (destination)
+# account in one asset, so every posting balances by construction.
+postings = Table(
+    "postings",
+    metadata,
+    Column("txn_id", Id, ForeignKey("transactions.id"), nullable=False),
+    Column("seq", SmallInteger, nullable=False),
+    Column("asset", String(8), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("debit_account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("credit_account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("txn_id", "seq"),
+    CheckConstraint("amount > 0", name="positive"),
+    CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
+    Index(None, "debit_account_id", "txn_id"),
+    Index(None, "credit_account_id", "txn_id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(200), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", SmallInteger, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("scope", "key"),
+    Index(None, "created_at"),
+)
+
+pending_transfers = Table(
+    "pending_transfers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("debit_account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("credit_account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("hold_account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("asset", String(8), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    # Once handed to an outside party (a payout provider) expiry must never void it.
+    Column("submitted", Boolean, nullable=False, server_default="0"),
+    Column("resolved_txn_id", Id, ForeignKey("transactions.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("amount > 0", name="positive"),
+    CheckConstraint("state IN ('pending', 'posted', 'voided')", name="state"),
+    Index(None, "state", "expires_at"),
+)
+
+# Blocks of ids handed to writers, so a batch can number its rows without a round trip each.
+id_blocks = Table(
+    "id_blocks",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("next_value", BigInteger, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("display_name", String(100), nullable=True),
+    Column("region", String(8), nullable=True),
+    Column("birth_date", Date, nullable=True),
+    Column("age_verified", Boolean, nullable=False, server_default="0"),
+    Column("follower_count", BigInteger, nullable=False, server_default="0"),
+    Column("kyc_status", String(16), nullable=False, server_default="none"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("follower_count >= 0", name="followers"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("prefix", String(24), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("policy_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("effective_from", DateTime(timezone=True), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("policy_id", "version"),
+)

@@ -1,0 +1,34 @@
+"""The one settings object, read from the environment (``GIFTFLOW_*``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GIFTFLOW_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///giftflow.db",
+        description="SQLAlchemy URL: a SQLite file by default, or postgresql+psycopg://…",
+    )
+    jwt_secret: str = Field(default="", description="HS256 secret for user tokens (required).")
+    jwt_ttl_seconds: int = Field(default=900, description="Lifetime of tokens minted by giftflow.")
+    jwt_leeway_seconds: int = Field(default=30, description="Clock skew tolerated on exp/iat.")
+    writer_max_batch: int = Field(default=1000, description="Most commands in one commit.")
+    writer_queue_limit: int = Field(default=20000, description="Queued commands before 503.")
+    writer_shard: int | None = Field(
+        default=None, description="Shard of hot platform accounts; default: derived from the pid."
+    )
+    idempotency_retention_hours: int = Field(default=48, description="Keys kept at least this.")
+    pending_sweep_seconds: float = Field(default=5.0, description="How often expiry runs.")
+    policy_profile: str = Field(default="standard", description="Economy policy profile.")
+    log_level: str = Field(default="info")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Users as the platform describes them: region, age, followers, KYC status."""

@@ -1,0 +1,144 @@
+"""Admin value endpoints and the wallet through HTTP: transfers, idempotency, pending, reversal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from .conftest import Api
+
+GRANTS = "platform:equity:grants"
+
+
+def posting(src: str, dst: str, amount: int, asset: str = "COIN") -> dict[str, object]:
+    return {"source": src, "destination": dst, "asset": asset, "amount": amount}
+
+
+def test_transfer_then_wallet_and_history(api: Api) -> None:
+    api.grant("user:alice:coins", 100, "g1")
+    api.grant("creator:alice:diamonds", 41650, "g2", asset="DIAMOND")
+    r = api.client.post(
+        "/v1/admin/transfers",
+        json={"postings": [posting("user:alice:coins", "user:bob:coins", 30)], "memo": "fix"},
+        headers=api.admin("t1"),
+    )
+    assert r.status_code == 201 and r.json()["memo"] == "fix"
+    wallet = api.client.get("/v1/wallet", headers=api.user("alice")).json()
+    assert wallet["user_id"] == "alice"
+    assert {b["account"]: b["display"] for b in wallet["balances"]} == {
+        "creator:alice:diamonds": "416.50",
+        "user:alice:coins": "70",
+    }
+    assert {t["asset"]: t["amount"] for t in wallet["totals"]} == {"COIN": 70, "DIAMOND": 41650}
+    page = api.client.get("/v1/transactions?limit=2", headers=api.user("alice")).json()
+    assert [(e["account"], e["amount"]) for e in page["data"]] == [
+        ("user:alice:coins", -30),
+        ("creator:alice:diamonds", 41650),
+    ]
+    rest = api.client.get(
+        f"/v1/transactions?limit=2&cursor={page['next_cursor']}", headers=api.user("alice")
+    ).json()
+    assert [(e["account"], e["amount"]) for e in rest["data"]] == [("user:alice:coins", 100)]
+    assert rest["next_cursor"] is None
+
+
+def test_idempotency_over_http(api: Api) -> None:
+    api.grant("user:a:coins", 10, "g1")
+    body = {"postings": [posting("user:a:coins", "user:b:coins", 10)]}
+    first = api.client.post("/v1/admin/transfers", json=body, headers=api.admin("same"))
+    again = api.client.post("/v1/admin/transfers", json=body, headers=api.admin("same"))
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    other = api.client.post(
+        "/v1/admin/transfers",
+        json={"postings": [posting("user:a:coins", "user:b:coins", 9)]},
+        headers=api.admin("same"),
+    )
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    missing = api.client.post("/v1/admin/transfers", json=body, headers=api.admin())
+    assert missing.status_code == 400
+    assert missing.json()["error"]["code"] == "idempotency_key_required"
+    b = api.client.get("/v1/users/b/wallet", headers=api.platform()).json()
+    assert b["balances"] == [
+        {"account": "user:b:coins", "asset": "COIN", "amount": 10, "display": "10"}
+    ]
+
+
+def test_insufficient_funds_is_409_and_replayed(api: Api) -> None:
+    body = {"postings": [posting("user:poor:coins", "user:b:coins", 1)]}
+    r = api.client.post("/v1/admin/transfers", json=body, headers=api.admin("p1"))
+    assert r.status_code == 409
+    err = r.json()["error"]
+    assert err["code"] == "insufficient_funds"
+    assert err["details"] == {
+        "account": "user:poor:coins", "asset": "COIN", "available": 0, "required": 1
+    }
+    api.grant("user:poor:coins", 5, "g")
+    assert api.client.post("/v1/admin/transfers", json=body, headers=api.admin("p1")).status_code == 409
+
+
+def test_bad_accounts_and_assets_are_422_and_move_nothing(api: Api) -> None:
+    for p, code in (
+        (posting("nobody:x", "user:b:coins", 1), "invalid_account"),
+        (posting(GRANTS, "user:b:coins", 1, asset="XXX"), "unknown_asset"),
+        (posting("user:b:coins", "user:b:coins", 1), "unbalanced_transaction"),
+    ):
+        r = api.client.post("/v1/admin/transfers", json={"postings": [p]}, headers=api.admin("x"))
+        assert (r.status_code, r.json()["error"]["code"]) == (422, code)
+    # 422s are not stored: the same key still works for a valid request
+    ok = api.client.post(
+        "/v1/admin/transfers",
+        json={"postings": [posting(GRANTS, "user:b:coins", 1)]},
+        headers=api.admin("x"),
+    )
+    assert ok.status_code == 201
+
+
+def test_reverse_and_read_transaction(api: Api) -> None:
+    txn = api.grant("user:a:coins", 10, "g1")
+    r = api.client.post(
+        f"/v1/admin/transactions/{txn['id']}/reverse", json={"memo": "oops"},
+        headers=api.admin("r1"),
+    )
+    assert r.status_code == 201 and r.json()["reverses"] == txn["id"]
+    again = api.client.post(
+        f"/v1/admin/transactions/{txn['id']}/reverse", json={"memo": "oops"},
+        headers=api.admin("r2"),
+    )
+    assert again.json()["error"]["code"] == "already_reversed"
+    got = api.client.get(f"/v1/admin/transactions/{r.json()['id']}", headers=api.admin())
+    assert got.json()["postings"][0]["source"] == "user:a:coins"
+    assert api.client.get("/v1/admin/transactions/123456789", headers=api.admin()).status_code == 404
+    bal = api.client.get("/v1/admin/balances", params={"path": "user:a:coins"}, headers=api.admin())
+    assert bal.json()["balances"][0]["amount"] == 0
+
+
+def test_pending_transfer_lifecycle(api: Api) -> None:
+    api.grant("creator:c:diamonds", 500, "g1", asset="DIAMOND")
+    expires = (api.clock.now() + timedelta(minutes=5)).isoformat()
+    r = api.client.post(
+        "/v1/admin/pending-transfers",
+        json={"source": "creator:c:diamonds", "destination": "payouts:in_flight",
+              "asset": "DIAMOND", "amount": 200, "expires_at": expires},
+        headers=api.admin("p1"),
+    )
+    assert r.status_code == 201 and r.json()["state"] == "pending"
+    pid = r.json()["id"]
+    posted = api.client.post(f"/v1/admin/pending-transfers/{pid}/post", headers=api.admin("p2"))
+    assert posted.status_code == 200 and posted.json()["state"] == "posted"
+    voided = api.client.post(f"/v1/admin/pending-transfers/{pid}/void", headers=api.admin("p3"))
+    assert voided.status_code == 409
+    assert voided.json()["error"]["code"] == "pending_transfer_not_pending"
+    got = api.client.get(f"/v1/admin/pending-transfers/{pid}", headers=api.admin()).json()
+    assert got["state"] == "posted" and got["display"] == "2.00"
+
+
+def test_health_ready_openapi_metrics(api: Api) -> None:
+    assert api.client.get("/healthz").json()["status"] == "ok"
+    ready = api.client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["checks"]["migrations"] == "ok"
+    spec = api.client.get("/openapi.json").json()
+    assert "/v1/admin/transfers" in spec["paths"] and "/v1/wallet" in spec["paths"]
+    api.grant("user:m:coins", 1, "g1")
+    text = api.client.get("/metrics").text
+    assert 'giftflow_writer_commands_total{outcome="ok"}' in text
