@@ -37,8 +37,7 @@ class Result:
 
 def fund_viewers(writer: LedgerWriter, coins: int) -> None:
     postings = [
-        Posting("platform:equity:grants", f"user:v{i}:coins", "COIN", coins)
-        for i in range(VIEWERS)
+        Posting("platform:equity:grants", f"user:v{i}:coins", "COIN", coins) for i in range(VIEWERS)
     ]
     for start in range(0, len(postings), 100):
         out = writer.execute(TransferCommand(postings[start : start + 100]))

@@ -1,11 +1,14 @@
 import itertools
 import shutil
+
 import psycopg
 import pytest
+
 from giftflow.db import migrate
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:55432/"
 _n = itertools.count()
+
 
 @pytest.fixture(scope="session")
 def _tpl(tmp_path_factory):
@@ -16,6 +19,7 @@ def _tpl(tmp_path_factory):
         c.execute("CREATE DATABASE gf_tpl")
     migrate(PG + "gf_tpl")
     return p
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, _tpl, tmp_path):

@@ -51,11 +51,18 @@ def test_token_signed_with_another_secret_is_401(api: Api) -> None:
 
 
 def test_wrong_scope_is_403(api: Api) -> None:
-    body = {"postings": [{"source": "user:a:coins", "destination": "user:b:coins",
-                          "asset": "COIN", "amount": 1}]}
-    r = api.client.post("/v1/admin/transfers", json=body, headers=api.headers(api.platform_key, "k"))
+    body = {
+        "postings": [
+            {"source": "user:a:coins", "destination": "user:b:coins", "asset": "COIN", "amount": 1}
+        ]
+    }
+    r = api.client.post(
+        "/v1/admin/transfers", json=body, headers=api.headers(api.platform_key, "k")
+    )
     assert error(r) == (403, "forbidden")
-    r = api.client.post("/v1/admin/transfers", json=body, headers=api.user("a") | {"Idempotency-Key": "k"})
+    r = api.client.post(
+        "/v1/admin/transfers", json=body, headers=api.user("a") | {"Idempotency-Key": "k"}
+    )
     assert error(r) == (403, "forbidden")
     assert error(api.client.put("/v1/users/u1", json={}, headers=api.user("u1"))) == (
         403,
@@ -87,7 +94,9 @@ def test_unknown_fields_and_float_amounts_are_422(api: Api) -> None:
     )
     assert error(r) == (422, "validation_error")
     r = api.client.post(
-        "/v1/admin/transfers", json={"postings": [posting | {"amount": 1.5}]}, headers=api.admin("k2")
+        "/v1/admin/transfers",
+        json={"postings": [posting | {"amount": 1.5}]},
+        headers=api.admin("k2"),
     )
     assert error(r) == (422, "validation_error")
     assert r.json()["error"]["details"]["problems"][0]["field"] == "postings.0.amount"
@@ -100,8 +109,12 @@ def test_unknown_route_uses_error_shape(api: Api) -> None:
 def test_users_cannot_set_their_own_profile_but_platform_can(api: Api) -> None:
     r = api.client.put(
         "/v1/users/u9",
-        json={"region": "US", "follower_count": 1000, "kyc_status": "verified",
-              "birth_date": "2000-01-02"},
+        json={
+            "region": "US",
+            "follower_count": 1000,
+            "kyc_status": "verified",
+            "birth_date": "2000-01-02",
+        },
         headers=api.platform(),
     )
     assert r.status_code == 201

@@ -71,10 +71,16 @@ def test_insufficient_funds_is_409_and_replayed(api: Api) -> None:
     err = r.json()["error"]
     assert err["code"] == "insufficient_funds"
     assert err["details"] == {
-        "account": "user:poor:coins", "asset": "COIN", "available": 0, "required": 1
+        "account": "user:poor:coins",
+        "asset": "COIN",
+        "available": 0,
+        "required": 1,
     }
     api.grant("user:poor:coins", 5, "g")
-    assert api.client.post("/v1/admin/transfers", json=body, headers=api.admin("p1")).status_code == 409
+    assert (
+        api.client.post("/v1/admin/transfers", json=body, headers=api.admin("p1")).status_code
+        == 409
+    )
 
 
 def test_bad_accounts_and_assets_are_422_and_move_nothing(api: Api) -> None:
@@ -97,18 +103,22 @@ def test_bad_accounts_and_assets_are_422_and_move_nothing(api: Api) -> None:
 def test_reverse_and_read_transaction(api: Api) -> None:
     txn = api.grant("user:a:coins", 10, "g1")
     r = api.client.post(
-        f"/v1/admin/transactions/{txn['id']}/reverse", json={"memo": "oops"},
+        f"/v1/admin/transactions/{txn['id']}/reverse",
+        json={"memo": "oops"},
         headers=api.admin("r1"),
     )
     assert r.status_code == 201 and r.json()["reverses"] == txn["id"]
     again = api.client.post(
-        f"/v1/admin/transactions/{txn['id']}/reverse", json={"memo": "oops"},
+        f"/v1/admin/transactions/{txn['id']}/reverse",
+        json={"memo": "oops"},
         headers=api.admin("r2"),
     )
     assert again.json()["error"]["code"] == "already_reversed"
     got = api.client.get(f"/v1/admin/transactions/{r.json()['id']}", headers=api.admin())
     assert got.json()["postings"][0]["source"] == "user:a:coins"
-    assert api.client.get("/v1/admin/transactions/123456789", headers=api.admin()).status_code == 404
+    assert (
+        api.client.get("/v1/admin/transactions/123456789", headers=api.admin()).status_code == 404
+    )
     bal = api.client.get("/v1/admin/balances", params={"path": "user:a:coins"}, headers=api.admin())
     assert bal.json()["balances"][0]["amount"] == 0
 
@@ -118,8 +128,13 @@ def test_pending_transfer_lifecycle(api: Api) -> None:
     expires = (api.clock.now() + timedelta(minutes=5)).isoformat()
     r = api.client.post(
         "/v1/admin/pending-transfers",
-        json={"source": "creator:c:diamonds", "destination": "payouts:in_flight",
-              "asset": "DIAMOND", "amount": 200, "expires_at": expires},
+        json={
+            "source": "creator:c:diamonds",
+            "destination": "payouts:in_flight",
+            "asset": "DIAMOND",
+            "amount": 200,
+            "expires_at": expires,
+        },
         headers=api.admin("p1"),
     )
     assert r.status_code == 201 and r.json()["state"] == "pending"

@@ -57,7 +57,9 @@ def assert_reconciles(engine: Engine) -> None:
         assert reconcile(conn).differences == []
 
 
-async def fire(urls: list[str], key: str, requests: list[tuple[str, dict[str, object]]]) -> list[httpx.Response]:
+async def fire(
+    urls: list[str], key: str, requests: list[tuple[str, dict[str, object]]]
+) -> list[httpx.Response]:
     """Send every request at once, spread round-robin over the servers."""
     async with httpx.AsyncClient(timeout=60) as client:
         return await asyncio.gather(
@@ -72,8 +74,9 @@ async def fire(urls: list[str], key: str, requests: list[tuple[str, dict[str, ob
         )
 
 
-def run_debit_race(database_url: str, tmp_path: Path, admin_key: str, engine: Engine,
-                   processes: int) -> None:
+def run_debit_race(
+    database_url: str, tmp_path: Path, admin_key: str, engine: Engine, processes: int
+) -> None:
     servers = start_servers(database_url, tmp_path, processes)
     try:
         urls = [s.url for s in servers]
@@ -189,8 +192,10 @@ def test_sigkill_loses_nothing_acknowledged(
                         r = await client.post(
                             server.url + "/v1/admin/transfers",
                             json=payload,
-                            headers={"Authorization": f"Bearer {admin_key}",
-                                     "Idempotency-Key": idem},
+                            headers={
+                                "Authorization": f"Bearer {admin_key}",
+                                "Idempotency-Key": idem,
+                            },
                         )
                     except httpx.HTTPError:
                         return

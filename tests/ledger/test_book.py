@@ -34,8 +34,12 @@ class MemorySource:
 
 def new_book(shard: int = 3) -> Book:
     counter = itertools.count(100)
-    return Book(MemorySource(), shard=shard, now=datetime(2026, 1, 1, tzinfo=UTC),
-                next_id=lambda: next(counter))
+    return Book(
+        MemorySource(),
+        shard=shard,
+        now=datetime(2026, 1, 1, tzinfo=UTC),
+        next_id=lambda: next(counter),
+    )
 
 
 def test_running_balance_refuses_second_overdraft_only() -> None:
@@ -49,7 +53,10 @@ def test_running_balance_refuses_second_overdraft_only() -> None:
         book.post("spend", [Posting("user:a:coins", "platform:revenue:gifts", "COIN", 7)])
     book.rollback_command()
     assert exc.value.details == {
-        "account": "user:a:coins", "asset": "COIN", "available": 3, "required": 7
+        "account": "user:a:coins",
+        "asset": "COIN",
+        "available": 3,
+        "required": 7,
     }
     assert book.balance("user:a:coins", "COIN") == 3
     assert len(book.transactions) == 2

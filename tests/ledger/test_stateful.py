@@ -79,7 +79,9 @@ def run(writer: LedgerWriter, engine: Engine) -> None:
             return str(out.body["id"])
 
         @rule(target=keys, src=st.sampled_from(USERS), dst=st.sampled_from(ALL), amount=amounts)
-        def keyed_transfer(self, src: str, dst: str, amount: int) -> tuple[Any, Outcome, str, str, int]:
+        def keyed_transfer(
+            self, src: str, dst: str, amount: int
+        ) -> tuple[Any, Outcome, str, str, int]:
             if src == dst:
                 dst = "platform:revenue:gifts"
             body = [src, dst, amount]
@@ -137,8 +139,9 @@ def run(writer: LedgerWriter, engine: Engine) -> None:
             out = self.execute(ReverseTransaction(int(txn)))
             assert out.status == 201 or out.error_code in ("insufficient_funds", "already_reversed")
 
-        @rule(target=pendings, src=st.sampled_from(USERS), dst=st.sampled_from(USERS),
-              amount=amounts)
+        @rule(
+            target=pendings, src=st.sampled_from(USERS), dst=st.sampled_from(USERS), amount=amounts
+        )
         def hold(self, src: str, dst: str, amount: int) -> str:
             if src == dst:
                 return "0"

@@ -161,15 +161,15 @@ class Book:
         short = [a for a in touched.values() if not a.may_go_negative and a.balance < 0]
         if short:
             acc = short[0]
-            asset = get_asset(acc.key.asset)
+            unit = get_asset(acc.key.asset)
             available, required = before[acc.id], before[acc.id] - acc.balance
             for account_id, balance in before.items():
                 touched[account_id].balance = balance
             raise InsufficientFunds(
-                f"{acc.key.path} holds {format_amount(available, asset)} {asset.code}; "
-                f"this needs {format_amount(required, asset)}.",
+                f"{acc.key.path} holds {format_amount(available, unit)} {unit.code}; "
+                f"this needs {format_amount(required, unit)}.",
                 account=acc.key.path,
-                asset=asset.code,
+                asset=unit.code,
                 available=available,
                 required=required,
             )

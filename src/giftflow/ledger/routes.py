@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -27,7 +29,9 @@ from giftflow.ledger.views import amount_view
 router = APIRouter(prefix="/v1/admin", tags=["admin: ledger"])
 admin = require_scope("admin")
 
-ERRORS = {409: {"description": "Refused (e.g. insufficient_funds, idempotency_key_reused)"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Refused (e.g. insufficient_funds, idempotency_key_reused)"}
+}
 
 
 def parse_id(value: str) -> int:

@@ -19,9 +19,27 @@ COIN = Asset("COIN", 0, "coin")
 DIAMOND = Asset("DIAMOND", 2, "diamond")
 
 _FIAT_SCALES = {
-    "USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "KRW": 0, "KWD": 3, "BHD": 3, "JOD": 3, "OMR": 3,
-    "TND": 3, "CLP": 0, "ISK": 0, "VND": 0, "IDR": 2, "INR": 2, "BRL": 2, "MXN": 2, "CAD": 2,
-    "AUD": 2, "CHF": 2, "CNY": 2,
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "BHD": 3,
+    "JOD": 3,
+    "OMR": 3,
+    "TND": 3,
+    "CLP": 0,
+    "ISK": 0,
+    "VND": 0,
+    "IDR": 2,
+    "INR": 2,
+    "BRL": 2,
+    "MXN": 2,
+    "CAD": 2,
+    "AUD": 2,
+    "CHF": 2,
+    "CNY": 2,
 }
 
 ASSETS: dict[str, Asset] = {
