@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from giftflow.errors import InvalidAccount
 
@@ -149,6 +150,7 @@ class AccountSpec:
         return self.account_class.sharded
 
 
+@lru_cache(maxsize=65536)  # the writer asks for every posting; paths repeat
 def classify(path: str) -> AccountSpec:
     """The class of an account path, or ``InvalidAccount`` if the chart has no such account."""
     if len(path) > 200:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from giftflow.ledger.accounts import classify
@@ -26,6 +26,31 @@ from giftflow.schema import accounts, id_blocks, idempotency_keys, postings, tra
 def aware(value: datetime) -> datetime:
     """SQLite hands datetimes back naive; every stored time is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+_TXN_TYPES = {
+    "id": "bigint",
+    "kind": "text",
+    "reverses_id": "bigint",
+    "policy_version": "text",
+    "memo": "text",
+    "meta": "text",
+}
+_POSTING_TYPES = {
+    "txn_id": "bigint",
+    "seq": "smallint",
+    "asset": "text",
+    "amount": "bigint",
+    "debit_account_id": "bigint",
+    "credit_account_id": "bigint",
+}
+_KEY_TYPES = {
+    "scope": "text",
+    "key": "text",
+    "request_hash": "text",
+    "status_code": "smallint",
+    "response": "text",
+}
 
 
 class AccountCache:
@@ -152,53 +177,83 @@ class WriterRepository:
 
     # --- writing the batch ------------------------------------------------------------------
     def write(self, book: Book, outcomes: list[dict[str, Any]]) -> None:
-        """Everything the batch staged, set-based: transactions, postings, balances, keys."""
-        if book.transactions:
-            self.conn.execute(
-                transactions.insert(),
-                [
-                    {
-                        "id": t.id,
-                        "kind": t.kind,
-                        "reverses_id": t.reverses_id,
-                        "policy_version": t.policy_version,
-                        "memo": t.memo,
-                        "meta": json.dumps(t.meta, sort_keys=True) if t.meta else None,
-                        "created_at": t.created_at,
-                    }
-                    for t in book.transactions
-                ],
-            )
-            self.conn.execute(
-                postings.insert(),
-                [
-                    {
-                        "txn_id": t.id,
-                        "seq": p.seq,
-                        "asset": p.asset,
-                        "amount": p.amount,
-                        "debit_account_id": p.debit.id,
-                        "credit_account_id": p.credit.id,
-                        "created_at": t.created_at,
-                    }
-                    for t in book.transactions
-                    for p in t.postings
-                ],
-            )
-        changed = book.changed_accounts()
+        """Everything the batch staged, set-based: transactions, postings, balances, keys.
+
+        On PostgreSQL each table gets one statement over arrays (``unnest``); on SQLite the
+        driver's executemany is already a tight C loop in-process.
+        """
+        txns = book.transactions
+        txn_rows: dict[str, list[Any]] = {
+            "id": [t.id for t in txns],
+            "kind": [t.kind for t in txns],
+            "reverses_id": [t.reverses_id for t in txns],
+            "policy_version": [t.policy_version for t in txns],
+            "memo": [t.memo for t in txns],
+            "meta": [json.dumps(t.meta, sort_keys=True) if t.meta else None for t in txns],
+        }
+        plist = [(t.id, p) for t in txns for p in t.postings]
+        posting_rows: dict[str, list[Any]] = {
+            "txn_id": [tid for tid, _ in plist],
+            "seq": [p.seq for _, p in plist],
+            "asset": [p.asset for _, p in plist],
+            "amount": [p.amount for _, p in plist],
+            "debit_account_id": [p.debit.id for _, p in plist],
+            "credit_account_id": [p.credit.id for _, p in plist],
+        }
+        changed = sorted(book.changed_accounts(), key=lambda a: a.id)
+        key_rows = {
+            c: [o[c] for o in outcomes]
+            for c in ("scope", "key", "request_hash", "status_code", "response")
+        }
+        write = self._write_pg if self.is_pg else self._write_many
+        if txns:
+            write(transactions, txn_rows, len(txns), _TXN_TYPES)
+            write(postings, posting_rows, len(plist), _POSTING_TYPES)
         if changed:
             # one UPDATE per touched balance per batch, however many commands moved it
-            self.conn.execute(
-                update(accounts)
-                .where(accounts.c.id == _bind("b_id"))
-                .values(balance=_bind("b_bal")),
-                [{"b_id": a.id, "b_bal": a.balance} for a in sorted(changed, key=lambda a: a.id)],
-            )
+            self._update_balances([a.id for a in changed], [a.balance for a in changed])
         if outcomes:
-            self.conn.execute(idempotency_keys.insert(), outcomes)
+            write(idempotency_keys, key_rows, len(outcomes), _KEY_TYPES)
         for extension, rows in book.staged.values():
             if rows:
                 extension.flush(self.conn, rows)
+
+    def _write_many(
+        self, table: Any, columns: dict[str, list[Any]], count: int, _: dict[str, str]
+    ) -> None:
+        names = list(columns)
+        rows = [
+            {**{n: columns[n][i] for n in names}, "created_at": self.now} for i in range(count)
+        ]
+        self.conn.execute(table.insert(), rows)
+
+    def _write_pg(
+        self, table: Any, columns: dict[str, list[Any]], count: int, types: dict[str, str]
+    ) -> None:
+        names = list(columns)
+        arrays = ", ".join(f"CAST(:{n} AS {types[n]}[])" for n in names)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)}, created_at) "
+            f"SELECT *, CAST(:created_at AS timestamptz) FROM unnest({arrays})"
+        )
+        self.conn.execute(text(sql), {**columns, "created_at": self.now})
+
+    def _update_balances(self, ids: list[int], balances: list[int]) -> None:
+        if self.is_pg:
+            self.conn.execute(
+                text(
+                    "UPDATE accounts SET balance = v.b FROM unnest(CAST(:ids AS bigint[]), "
+                    "CAST(:bals AS bigint[])) AS v(id, b) WHERE accounts.id = v.id"
+                ),
+                {"ids": ids, "bals": balances},
+            )
+        else:
+            self.conn.execute(
+                update(accounts)
+                .where(accounts.c.id == bindparam("b_id"))
+                .values(balance=bindparam("b_bal")),
+                [{"b_id": i, "b_bal": b} for i, b in zip(ids, balances, strict=True)],
+            )
 
     def allocate_ids(self, block: int) -> int:
         """Reserve ``block`` ids; returns the first. Runs in its own short transaction."""
@@ -209,12 +264,6 @@ class WriterRepository:
             .returning(id_blocks.c.next_value)
         ).one()
         return int(row[0]) - block
-
-
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
 
 
 # --- reads used by commands inside the batch -------------------------------------------------

@@ -13,6 +13,7 @@ outcome is unknown, so the writer looks the batch's idempotency keys up before a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
@@ -53,8 +54,20 @@ class CommitUnknown(Exception):
 
 @dataclass(slots=True)
 class _Item:
+    """A queued command and who waits for it: an asyncio future (requests) or a thread future."""
+
     command: Command
-    future: Future[Outcome] = field(default_factory=Future)
+    future: Future[Outcome] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    waiter: asyncio.Future[Outcome] | None = None
+    outcome: Outcome | None = None
+
+
+def _resolve(items: list[_Item]) -> None:
+    """Runs on the event loop: one wake-up per batch, not one per request."""
+    for item in items:
+        if item.waiter is not None and not item.waiter.done():
+            item.waiter.set_result(item.outcome)  # type: ignore[arg-type]
 
 
 class _IdAllocator:
@@ -126,7 +139,17 @@ class LedgerWriter:
 
     # --- submitting -------------------------------------------------------------------------
     def submit_future(self, command: Command) -> Future[Outcome]:
-        item = _Item(command)
+        future: Future[Outcome] = Future()
+        self._enqueue(_Item(command, future=future))
+        return future
+
+    async def submit(self, command: Command) -> Outcome:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Outcome] = loop.create_future()
+        self._enqueue(_Item(command, loop=loop, waiter=waiter))
+        return await waiter
+
+    def _enqueue(self, item: _Item) -> None:
         with self._cond:
             if self._stopping or not self.running:
                 raise WriterUnavailable()
@@ -135,10 +158,6 @@ class LedgerWriter:
                 raise WriterOverloaded(queue_limit=self.queue_limit)
             self._queue.append(item)
             self._cond.notify()
-        return item.future
-
-    async def submit(self, command: Command) -> Outcome:
-        return await asyncio.wrap_future(self.submit_future(command))
 
     def execute(self, command: Command, timeout: float | None = 60.0) -> Outcome:
         """Submit and wait (for the CLI, scripts and tests outside an event loop)."""
@@ -165,14 +184,24 @@ class LedgerWriter:
             metrics.WRITER_BATCH_SIZE.observe(len(items))
 
     def _fail(self, items: Sequence[_Item], error: GiftflowError) -> None:
-        for item in items:
-            if not item.future.done():
-                item.future.set_result(Outcome.from_error(error))
+        pending = [i for i in items if i.outcome is None]
+        self._deliver(pending, [Outcome.from_error(error)] * len(pending))
 
     def _deliver(self, items: Sequence[_Item], outcomes: Sequence[Outcome]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Item]] = {}
+        ok = 0
         for item, outcome in zip(items, outcomes, strict=True):
-            metrics.WRITER_COMMANDS.labels(outcome="ok" if outcome.ok else "refused").inc()
-            item.future.set_result(outcome)
+            item.outcome = outcome
+            ok += outcome.ok
+            if item.future is not None:
+                item.future.set_result(outcome)
+            elif item.loop is not None:
+                by_loop.setdefault(item.loop, []).append(item)
+        for loop, waiting in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
+                loop.call_soon_threadsafe(_resolve, waiting)
+        metrics.WRITER_COMMANDS.labels(outcome="ok").inc(ok)
+        metrics.WRITER_COMMANDS.labels(outcome="refused").inc(len(items) - ok)
 
     def _process(self, items: list[_Item], retried: bool = False) -> None:
         try:
