@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -18,6 +19,7 @@ from giftflow.clock import Clock, SystemClock
 from giftflow.db import is_sqlite, make_engine, migration_status, sqlite_path
 from giftflow.http.context import AppContext
 from giftflow.http.errors import error_response, install_error_handlers
+from giftflow.ledger.maintenance import PurgeIdempotencyKeys
 from giftflow.ledger.pending import ExpirePending
 from giftflow.ledger.routes import router as ledger_router
 from giftflow.ledger.writer import LedgerWriter
@@ -29,12 +31,17 @@ from giftflow.wallet.routes import router as wallet_router
 log = logging.getLogger("giftflow")
 
 
-async def _sweep_pending(ctx: AppContext, every: float) -> None:
-    """Void expired pending transfers now and then (through the writer, like every write)."""
+async def _maintenance(ctx: AppContext, every: float) -> None:
+    """Void expired pending transfers and purge old idempotency keys, through the writer."""
+    retention = timedelta(hours=ctx.settings.idempotency_retention_hours)
+    rounds = 0
     while True:
         await asyncio.sleep(every)
         with contextlib.suppress(Exception):
             await ctx.writer.submit(ExpirePending())
+            if rounds % 60 == 0:
+                await ctx.writer.submit(PurgeIdempotencyKeys(retention))
+        rounds += 1
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -63,7 +70,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.giftflow = ctx
         sweeper = None
         if settings.pending_sweep_seconds > 0:
-            sweeper = asyncio.create_task(_sweep_pending(ctx, settings.pending_sweep_seconds))
+            sweeper = asyncio.create_task(_maintenance(ctx, settings.pending_sweep_seconds))
         try:
             yield
         finally:

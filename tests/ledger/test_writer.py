@@ -7,6 +7,7 @@ from concurrent.futures import Future
 import pytest
 from sqlalchemy import Engine, text
 
+from giftflow.clock import FrozenClock
 from giftflow.errors import WriterOverloaded
 from giftflow.ledger.commands import BatchContext, Command, TransferCommand
 from giftflow.ledger.idempotency import Outcome
@@ -156,3 +157,23 @@ def test_full_queue_is_refused_with_retry_after(database_url: str, reader: Engin
         w.stop()
         engine.dispose()
     assert balance(reader, "user:x:coins") == 3
+
+
+def test_idempotency_keys_are_kept_24h_then_purged(
+    writer: LedgerWriter, reader: Engine, clock: FrozenClock
+) -> None:
+    from datetime import timedelta
+
+    from giftflow.ledger.maintenance import PurgeIdempotencyKeys
+
+    grant(writer, "user:a:coins", 10)
+    first = transfer(writer, "user:a:coins", "user:b:coins", 1, idem="old")
+    clock.advance(timedelta(hours=47))
+    transfer(writer, "user:a:coins", "user:b:coins", 1, idem="new")
+    assert writer.execute(PurgeIdempotencyKeys(timedelta(hours=48))).body == {"purged": 0}
+    clock.advance(timedelta(hours=2))
+    assert writer.execute(PurgeIdempotencyKeys(timedelta(hours=48))).body == {"purged": 1}
+    # within retention the key still replays; after the purge it is a new request
+    assert transfer(writer, "user:a:coins", "user:b:coins", 1, idem="new").replayed
+    again = transfer(writer, "user:a:coins", "user:b:coins", 1, idem="old")
+    assert not again.replayed and again.body["id"] != first.body["id"]

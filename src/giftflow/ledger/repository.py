@@ -222,9 +222,7 @@ class WriterRepository:
         self, table: Any, columns: dict[str, list[Any]], count: int, _: dict[str, str]
     ) -> None:
         names = list(columns)
-        rows = [
-            {**{n: columns[n][i] for n in names}, "created_at": self.now} for i in range(count)
-        ]
+        rows = [{**{n: columns[n][i] for n in names}, "created_at": self.now} for i in range(count)]
         self.conn.execute(table.insert(), rows)
 
     def _write_pg(
