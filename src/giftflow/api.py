@@ -27,6 +27,7 @@ from giftflow.process_lock import SqliteProcessLock
 from giftflow.settings import Settings, get_settings
 from giftflow.users.routes import router as users_router
 from giftflow.wallet.routes import router as wallet_router
+from giftflow.web.routes import mount_web
 
 log = logging.getLogger("giftflow")
 
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         version=__version__,
         description="Ledger-grade virtual-gift economy for live-streaming apps.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
 
@@ -137,6 +140,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         metrics.WRITER_QUEUE.set(ctx.writer.queue_depth())
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    mount_web(app)
     app.include_router(users_router)
     app.include_router(wallet_router)
     app.include_router(ledger_router)

@@ -157,3 +157,11 @@ def test_health_ready_openapi_metrics(api: Api) -> None:
     api.grant("user:m:coins", 1, "g1")
     text = api.client.get("/metrics").text
     assert 'giftflow_writer_commands_total{outcome="ok"}' in text
+
+
+def test_docs_page_is_served_from_local_assets(api: Api) -> None:
+    page = api.client.get("/docs").text
+    assert "/static/swagger/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    js = api.client.get("/static/swagger/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
