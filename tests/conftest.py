@@ -1,33 +1,77 @@
-import itertools
-import shutil
+"""Shared fixtures: one parametrised database fixture, so every test runs on SQLite and on a
+real PostgreSQL server started for the session; Hypothesis profiles bounded for CI."""
 
-import psycopg
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from giftflow.db import migrate
 
-PG = "postgresql+psycopg://postgres@127.0.0.1:55432/"
-_n = itertools.count()
+from .pgcluster import PostgresCluster, find_pg_bin
+
+settings.register_profile(
+    "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "dev", max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+_db_numbers = itertools.count()
+
+
+def _pg_required() -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("GIFTFLOW_REQUIRE_PG"))
 
 
 @pytest.fixture(scope="session")
-def _tpl(tmp_path_factory):
-    p = tmp_path_factory.mktemp("tpl") / "t.db"
-    migrate(f"sqlite:///{p}")
-    with psycopg.connect("postgresql://postgres@127.0.0.1:55432/postgres", autocommit=True) as c:
-        c.execute("DROP DATABASE IF EXISTS gf_tpl")
-        c.execute("CREATE DATABASE gf_tpl")
-    migrate(PG + "gf_tpl")
-    return p
+def pg_cluster() -> Iterator[PostgresCluster]:
+    try:
+        find_pg_bin()
+    except RuntimeError as exc:
+        if _pg_required():
+            raise
+        pytest.skip(str(exc))
+    with PostgresCluster(fast=True) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "giftflow.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_cluster: PostgresCluster) -> str:
+    pg_cluster.create_database("gf_template")
+    migrate(pg_cluster.url("gf_template"))
+    return "gf_template"
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "giftflow.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def postgres_url(pg_cluster: PostgresCluster, pg_template: str) -> str:
+    return pg_cluster.create_database(f"gf_t{next(_db_numbers)}", template=pg_template)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, _tpl, tmp_path):
-    if request.param == "sqlite":
-        dst = tmp_path / "g.db"
-        shutil.copy(_tpl, dst)
-        return f"sqlite:///{dst}"
-    name = f"gf_t{next(_n)}_{id(tmp_path)}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:55432/postgres", autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name} TEMPLATE gf_tpl")
-    return PG + name
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, migrated database of each kind: the same test proves both."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(name)
+    return url
