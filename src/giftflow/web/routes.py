@@ -1,4 +1,4 @@
-"""The interactive API reference (Swagger UI, vendored from the npm package swagger-ui-dist 5.35)."""
+"""The interactive API reference: Swagger UI, vendored from npm swagger-ui-dist 5.35."""
 
 from __future__ import annotations
 
