@@ -103,6 +103,51 @@ def policy_check(file: Path = typer.Argument(..., help="Policy document (TOML or
     console.print(f"[green]✓[/green] {file} is a valid economy policy")
 
 
+@policy_app.command("load")
+def policy_load(
+    file: Path = typer.Argument(..., help="Policy document or shipped profile name."),
+) -> None:
+    """Store a policy version in the database (versions are immutable)."""
+    from giftflow.clock import SystemClock
+    from giftflow.db import make_engine, unit_of_work
+    from giftflow.errors import GiftflowError
+    from giftflow.money.policy import load_policy, load_profile
+    from giftflow.money.repository import store_policy
+
+    engine = make_engine(get_settings().database_url, pool_size=1)
+    try:
+        policy = load_policy(file) if file.exists() else load_profile(str(file))
+        with unit_of_work(engine) as conn:
+            created = store_policy(conn, policy, SystemClock().now())
+    except GiftflowError as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    state = "stored" if created else "already stored"
+    console.print(f"{policy.version_label} {state} (effective {policy.effective_from.isoformat()})")
+
+
+@policy_app.command("list")
+def policy_list() -> None:
+    """Shipped profiles and the versions stored in the database."""
+    from giftflow.db import make_engine
+    from giftflow.money.policy import list_profiles
+    from giftflow.money.repository import stored_versions
+
+    console.print("shipped profiles: " + ", ".join(list_profiles()))
+    engine = make_engine(get_settings().database_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            rows = stored_versions(conn)
+    finally:
+        engine.dispose()
+    table = Table("policy", "version", "effective from", title="stored versions")
+    for policy_id, version, effective in rows:
+        table.add_row(policy_id, str(version), str(effective))
+    console.print(table)
+
+
 @apikey_app.command("create")
 def apikey_create(
     name: str = typer.Option(..., help="Who or what the key is for."),

@@ -165,3 +165,28 @@ def test_docs_page_is_served_from_local_assets(api: Api) -> None:
     assert "cdn" not in page.lower()
     js = api.client.get("/static/swagger/swagger-ui-bundle.js")
     assert js.status_code == 200 and len(js.content) > 100_000
+
+
+def test_full_writer_queue_answers_503_with_retry_after(database_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from giftflow.api import create_app
+    from giftflow.clock import FrozenClock
+    from giftflow.settings import Settings
+
+    from .conftest import SECRET, make_keys
+
+    clock = FrozenClock()
+    admin, _ = make_keys(database_url, clock)
+    settings = Settings(
+        database_url=database_url, jwt_secret=SECRET, pending_sweep_seconds=0, writer_queue_limit=0
+    )
+    with TestClient(create_app(settings, clock)) as client:
+        r = client.post(
+            "/v1/admin/transfers",
+            json={"postings": [posting(GRANTS, "user:q:coins", 1)]},
+            headers={"Authorization": f"Bearer {admin}", "Idempotency-Key": "q1"},
+        )
+    assert r.status_code == 503
+    assert r.headers["Retry-After"] == "1"
+    assert r.json()["error"]["code"] == "overloaded"
