@@ -65,7 +65,7 @@ def test_limits_must_be_ordered_and_times_aware(tmp_path: Path) -> None:
 
 
 def test_policy_check_command(tmp_path: Path) -> None:
-    runner = CliRunner()
+    runner = CliRunner(env={"COLUMNS": "200"})
     ok = runner.invoke(app, ["policy", "check", str(PROFILES_DIR / "seed-002.toml")])
     assert ok.exit_code == 0 and "valid economy policy" in ok.output
     bad = runner.invoke(app, ["policy", "check", str(bad_document(tmp_path))])
