@@ -177,3 +177,21 @@ def test_idempotency_keys_are_kept_24h_then_purged(
     assert transfer(writer, "user:a:coins", "user:b:coins", 1, idem="new").replayed
     again = transfer(writer, "user:a:coins", "user:b:coins", 1, idem="old")
     assert not again.replayed and again.body["id"] != first.body["id"]
+
+
+def test_unreachable_database_answers_503_without_splitting() -> None:
+    from giftflow.db import make_engine
+
+    engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:9/none", writer=True)
+    w = LedgerWriter(engine, FrozenClock())
+    w.start()
+    try:
+        futures = [
+            w.submit_future(TransferCommand([Posting(GRANTS, "user:x:coins", "COIN", 1)]))
+            for _ in range(8)
+        ]
+        outcomes = [f.result(60) for f in futures]
+    finally:
+        w.stop()
+        engine.dispose()
+    assert {(o.status, o.error_code) for o in outcomes} == {(503, "unavailable")}

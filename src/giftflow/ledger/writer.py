@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from giftflow import metrics
 from giftflow.clock import Clock
@@ -50,6 +50,16 @@ SHARDS = 16
 
 class CommitUnknown(Exception):
     """COMMIT raised: the batch may or may not be durable."""
+
+
+class DatabaseDown(Exception):
+    """No connection could be had: no command in the batch can be applied."""
+
+
+def _database_down(exc: BaseException) -> bool:
+    return isinstance(exc, DatabaseDown) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 @dataclass(slots=True)
@@ -211,6 +221,11 @@ class LedgerWriter:
             return
         except Exception as exc:  # a database error or a bug in one command
             metrics.WRITER_FAILED_BATCHES.inc()
+            if _database_down(exc):
+                # splitting cannot isolate anything: answer everyone 503, they retry by key
+                log.warning("database unreachable: %s", exc)
+                self._fail(items, WriterUnavailable("The database is unreachable; retry shortly."))
+                return
             if len(items) > 1:
                 # isolate the poison command: neighbours must not fail with it
                 mid = len(items) // 2
@@ -256,7 +271,11 @@ class LedgerWriter:
 
     def _attempt(self, items: list[_Item]) -> list[Outcome]:
         now = self.clock.now()
-        with self.engine.connect() as conn:
+        try:
+            connection = self.engine.connect()
+        except DBAPIError as exc:
+            raise DatabaseDown() from exc
+        with connection as conn:
             while True:
                 try:
                     return self._attempt_in(conn, items, now)
