@@ -53,6 +53,16 @@ _KEY_TYPES = {
 }
 
 
+# what identifies an account row and its class, as selected when locking
+_IDENTITY = (
+    accounts.c.id,
+    accounts.c.path,
+    accounts.c.asset,
+    accounts.c.shard,
+    accounts.c.may_go_negative,
+)
+
+
 class AccountCache:
     """key → (id, may_go_negative), shared by batches; filled only from committed rows."""
 
@@ -108,13 +118,7 @@ class WriterRepository:
                 )
             self.conn.execute(self._insert().on_conflict_do_nothing(), rows)
             found = self.conn.execute(
-                select(
-                    accounts.c.id,
-                    accounts.c.path,
-                    accounts.c.asset,
-                    accounts.c.shard,
-                    accounts.c.may_go_negative,
-                ).where(
+                select(*_IDENTITY).where(
                     tuple_(accounts.c.path, accounts.c.asset, accounts.c.shard).in_(
                         [(k.path, k.asset, k.shard) for k in unknown]
                     )
@@ -134,14 +138,7 @@ class WriterRepository:
 
     def lock_ids(self, ids: Sequence[int]) -> dict[int, AccountState]:
         stmt = (
-            select(
-                accounts.c.id,
-                accounts.c.path,
-                accounts.c.asset,
-                accounts.c.shard,
-                accounts.c.may_go_negative,
-                accounts.c.balance,
-            )
+            select(*_IDENTITY, accounts.c.balance)
             .where(accounts.c.id.in_(sorted(set(ids))))
             .order_by(accounts.c.id)
             .with_for_update()
