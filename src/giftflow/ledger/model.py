@@ -31,8 +31,8 @@ class Posting:
 
     def validate(self) -> None:
         get_asset(self.asset)
-        if type(self.amount) is not int or self.amount <= 0:
-            raise InvalidAmount("Posting amounts are positive integers.", amount=self.amount)
+        if type(self.amount) is not int or not 0 < self.amount < 2**63:
+            raise InvalidAmount("Posting amounts are positive 64-bit integers.", amount=self.amount)
         if self.source == self.destination:
             raise UnbalancedTransaction(
                 "A posting needs two different accounts.", account=self.source

@@ -12,7 +12,9 @@ from giftflow.auth.principal import Principal
 from giftflow.errors import NotFound, ValidationFailed
 from giftflow.http.context import AppContext, get_context
 from giftflow.http.idempotent import run_idempotent
+from giftflow.http.ids import parse_id
 from giftflow.ledger import read_repository as reads
+from giftflow.ledger.accounts import classify
 from giftflow.ledger.commands import TransferCommand
 from giftflow.ledger.pending import CreatePending, ResolvePending
 from giftflow.ledger.reversal import ReverseTransaction
@@ -32,12 +34,6 @@ admin = require_scope("admin")
 ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "Refused (e.g. insufficient_funds, idempotency_key_reused)"}
 }
-
-
-def parse_id(value: str) -> int:
-    if not value.isdigit() or len(value) > 18:
-        raise NotFound("No such object.", id=value)
-    return int(value)
 
 
 @router.post("/transfers", status_code=201, response_model=TransactionOut, responses=ERRORS)
@@ -176,6 +172,7 @@ def get_balances(
     ctx: AppContext = Depends(get_context),
 ) -> JSONResponse:
     """An account's balances per asset (shards of hot platform accounts summed)."""
+    classify(path)  # an account the chart cannot have is a 422, not an empty answer
     with ctx.engine.connect() as conn:
         rows = reads.balances(conn, path=path)
     return JSONResponse(

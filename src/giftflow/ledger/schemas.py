@@ -6,7 +6,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from giftflow.http.fields import Short, Text
 from giftflow.ledger.model import Posting
+
+MAX_AMOUNT = 2**63 - 1  # BIGINT: the largest amount any column can hold
 
 
 class StrictModel(BaseModel):
@@ -14,10 +17,10 @@ class StrictModel(BaseModel):
 
 
 class PostingIn(StrictModel):
-    source: str = Field(max_length=200, examples=["platform:equity:grants"])
-    destination: str = Field(max_length=200, examples=["user:42:coins"])
-    asset: str = Field(max_length=8, examples=["COIN"])
-    amount: StrictInt = Field(gt=0, description="Minor units of the asset (integer).")
+    source: Text = Field(max_length=200, examples=["platform:equity:grants"])
+    destination: Text = Field(max_length=200, examples=["user:42:coins"])
+    asset: Text = Field(max_length=8, examples=["COIN"])
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="Minor units of the asset.")
 
     def to_posting(self) -> Posting:
         return Posting(self.source, self.destination, self.asset, self.amount)
@@ -25,21 +28,21 @@ class PostingIn(StrictModel):
 
 class TransferIn(StrictModel):
     postings: list[PostingIn] = Field(min_length=1, max_length=100)
-    memo: str | None = Field(default=None, max_length=500)
-    metadata: dict[str, str] | None = Field(default=None, max_length=20)
+    memo: Text | None = Field(default=None, max_length=500)
+    metadata: dict[Short, Short] | None = Field(default=None, max_length=20)
 
 
 class ReverseIn(StrictModel):
-    memo: str | None = Field(default=None, max_length=500)
+    memo: Text | None = Field(default=None, max_length=500)
 
 
 class PendingIn(StrictModel):
-    source: str = Field(max_length=200)
-    destination: str = Field(max_length=200)
-    asset: str = Field(max_length=8)
-    amount: StrictInt = Field(gt=0)
+    source: Text = Field(max_length=200)
+    destination: Text = Field(max_length=200)
+    asset: Text = Field(max_length=8)
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
     expires_at: datetime | None = Field(default=None, description="RFC 3339; null = never.")
-    memo: str | None = Field(default=None, max_length=500)
+    memo: Text | None = Field(default=None, max_length=500)
 
 
 class AmountOut(BaseModel):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+from giftflow.http.fields import Text
 
 KycStatus = Literal["none", "pending", "verified", "rejected"]
 
@@ -15,12 +17,19 @@ class UserIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(default=None, max_length=100)
+    display_name: Text | None = Field(default=None, max_length=100)
     region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", examples=["US"])
     birth_date: date | None = None
     age_verified: StrictBool | None = None
-    follower_count: StrictInt | None = Field(default=None, ge=0)
+    follower_count: StrictInt | None = Field(default=None, ge=0, le=2**63 - 1)
     kyc_status: KycStatus | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required_facts(self) -> UserIn:
+        for name in ("age_verified", "follower_count", "kyc_status"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
 
 
 class UserOut(BaseModel):

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 
 from giftflow.auth.deps import get_principal, require_user
 from giftflow.auth.principal import Principal
-from giftflow.errors import ValidationFailed
 from giftflow.http.context import AppContext, get_context
+from giftflow.http.ids import parse_cursor
 from giftflow.ledger import read_repository as reads
 from giftflow.ledger.views import amount_view
 from giftflow.users.routes import USER_ID
@@ -57,19 +57,17 @@ def user_wallet(
 @router.get("/transactions", response_model=EntriesPage)
 def my_transactions(
     limit: int = Query(default=20, ge=1, le=100),
-    cursor: str | None = Query(default=None, max_length=20),
+    cursor: str | None = Query(default=None, max_length=18),
     principal: Principal = Depends(require_user),
     ctx: AppContext = Depends(get_context),
 ) -> JSONResponse:
     """The calling user's entries, newest first; pass ``next_cursor`` back as ``cursor``."""
-    if cursor is not None and not cursor.isdigit():
-        raise ValidationFailed("cursor is not valid.", cursor=cursor)
     with ctx.engine.connect() as conn:
         entries, next_cursor = reads.owner_history(
             conn,
             principal.require_user(),
             limit=limit,
-            before_txn=int(cursor) if cursor else None,
+            before_txn=parse_cursor(cursor),
         )
     return JSONResponse(
         {
