@@ -56,3 +56,16 @@ def test_commit_that_did_not_land_is_retried_once(
     assert out.status == 201
     assert balance(reader, "user:b:coins") == 4
     assert balance(reader, "user:a:coins") == 6
+
+
+def test_keyless_batch_whose_commit_landed_is_not_applied_twice(
+    writer: LedgerWriter, reader: Engine, flaky_commit: Callable[[bool], None]
+) -> None:
+    """No idempotency key to look up: the batch's own transaction row proves the commit."""
+    grant(writer, "user:a:coins", 10)
+    flaky_commit(True)
+    out = transfer(writer, "user:a:coins", "user:b:coins", 3)
+    assert out.status == 201
+    assert balance(reader, "user:b:coins") == 3
+    assert transfer(writer, "user:a:coins", "user:b:coins", 1).status == 201
+    assert balance(reader, "user:b:coins") == 4

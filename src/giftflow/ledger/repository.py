@@ -250,6 +250,10 @@ class WriterRepository:
                 [{"b_id": i, "b_bal": b} for i, b in zip(ids, balances, strict=True)],
             )
 
+    def transaction_exists(self, txn_id: int) -> bool:
+        found = self.conn.execute(select(transactions.c.id).where(transactions.c.id == txn_id))
+        return found.first() is not None
+
     def allocate_ids(self, block: int) -> int:
         """Reserve ``block`` ids; returns the first. Runs in its own short transaction."""
         row = self.conn.execute(

@@ -49,7 +49,16 @@ SHARDS = 16
 
 
 class CommitUnknown(Exception):
-    """COMMIT raised: the batch may or may not be durable."""
+    """COMMIT raised: the batch may or may not be durable.
+
+    It carries the outcomes the batch computed and the id of a transaction it wrote (if any):
+    finding that row later proves the batch committed, whether or not its commands had keys.
+    """
+
+    def __init__(self, outcomes: list[Outcome], marker_txn_id: int | None) -> None:
+        super().__init__("outcome of COMMIT unknown")
+        self.outcomes = outcomes
+        self.marker_txn_id = marker_txn_id
 
 
 class DatabaseDown(Exception):
@@ -216,8 +225,8 @@ class LedgerWriter:
     def _process(self, items: list[_Item], retried: bool = False) -> None:
         try:
             outcomes = self._attempt(items)
-        except CommitUnknown:
-            self._recover_unknown_commit(items)
+        except CommitUnknown as unknown:
+            self._recover_unknown_commit(items, unknown)
             return
         except Exception as exc:  # a database error or a bug in one command
             metrics.WRITER_FAILED_BATCHES.inc()
@@ -241,14 +250,18 @@ class LedgerWriter:
             return
         self._deliver(items, outcomes)
 
-    def _recover_unknown_commit(self, items: list[_Item]) -> None:
-        """Find out from the idempotency keys whether the batch committed before answering."""
-        keyed = [i for i in items if i.command.idempotency is not None]
+    def _recover_unknown_commit(self, items: list[_Item], unknown: CommitUnknown) -> None:
+        """Find out whether the batch committed before answering anyone."""
+        keyed = [i.command.idempotency for i in items if i.command.idempotency is not None]
         for attempt in range(5):
             try:
                 with self.engine.connect() as conn:
                     repo = WriterRepository(conn, self._cache, self.clock.now())
-                    stored = repo.load_outcomes(i.command.idempotency.ident for i in keyed)  # type: ignore[union-attr]
+                    if unknown.marker_txn_id is not None:
+                        committed = repo.transaction_exists(unknown.marker_txn_id)
+                    else:
+                        stored = repo.load_outcomes(k.ident for k in keyed)
+                        committed = bool(keyed) and all(k.ident in stored for k in keyed)
                     conn.rollback()
                 break
             except SQLAlchemyError:
@@ -256,17 +269,10 @@ class LedgerWriter:
         else:
             self._fail(items, LedgerWriteFailed("The outcome of the commit is unknown."))
             return
-        if keyed and all(i.command.idempotency.ident in stored for i in keyed):  # type: ignore[union-attr]
-            outcomes = []
-            for item in items:
-                req = item.command.idempotency
-                if req is None:
-                    outcomes.append(Outcome(200, {"committed": True}))
-                else:
-                    s = stored[req.ident]
-                    outcomes.append(Outcome(s.status_code, s.response))
-            self._deliver(items, outcomes)
+        if committed:
+            self._deliver(items, unknown.outcomes)
         else:
+            # nothing landed: running the batch again cannot apply anything twice
             self._process(items)
 
     def _attempt(self, items: list[_Item]) -> list[Outcome]:
@@ -278,8 +284,10 @@ class LedgerWriter:
         with connection as conn:
             while True:
                 try:
-                    return self._attempt_in(conn, items, now)
+                    return self._apply_batch(conn, items, now)
                 except _NeedIds:
+                    # ids of an abandoned attempt are simply skipped: they are plentiful and
+                    # reusing them after an unknown commit could collide
                     conn.rollback()
                     self._refill_ids(conn)
 
@@ -288,14 +296,6 @@ class LedgerWriter:
         with conn.begin():
             start = repo.allocate_ids(ID_BLOCK)
         self._ids.next, self._ids.end = start, start + ID_BLOCK
-
-    def _attempt_in(self, conn: Any, items: list[_Item], now: Any) -> list[Outcome]:
-        ids_mark = self._ids.next
-        try:
-            return self._apply_batch(conn, items, now)
-        except BaseException:
-            self._ids.next = ids_mark  # nothing was committed: the ids can be used again
-            raise
 
     def _apply_batch(self, conn: Any, items: list[_Item], now: Any) -> list[Outcome]:
         repo = WriterRepository(conn, self._cache, now)
@@ -342,12 +342,14 @@ class LedgerWriter:
                     }
                 )
         repo.write(book, key_rows)
+        final = [o for o in outcomes if o is not None]
         try:
             conn.commit()
         except SQLAlchemyError as exc:
-            raise CommitUnknown() from exc
+            marker = book.transactions[0].id if book.transactions else None
+            raise CommitUnknown(final, marker) from exc
         self._cache.update(repo.new_cache_entries)
-        return [o for o in outcomes if o is not None]
+        return final
 
 
 def _reason(exc: BaseException) -> str:
