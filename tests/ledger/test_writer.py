@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from giftflow.clock import FrozenClock
 from giftflow.errors import WriterOverloaded
@@ -13,6 +13,7 @@ from giftflow.ledger.commands import BatchContext, Command, TransferCommand
 from giftflow.ledger.idempotency import Outcome
 from giftflow.ledger.model import Posting
 from giftflow.ledger.writer import LedgerWriter
+from giftflow.schema import id_blocks
 
 from .support import GRANTS, assert_clean, balance, grant, key, transfer
 
@@ -111,13 +112,27 @@ def test_duplicate_keys_in_one_batch_move_money_once(writer: LedgerWriter, reade
     assert balance(reader, "user:bob:coins") == 7
 
 
+class DuplicateBlockRows:
+    """A feature extension whose set-based flush breaks a primary key for one staged row."""
+
+    name = "test.poison"
+
+    def flush(self, conn: object, rows: list[str]) -> None:
+        conn.execute(  # type: ignore[attr-defined]
+            id_blocks.insert(), [{"name": name, "next_value": 0} for name in rows]
+        )
+
+
+POISON_ROWS = DuplicateBlockRows()
+
+
 class Poison(Command):
-    """A command whose rows break a database constraint at flush time."""
+    """Stages a row that violates a constraint when the batch writes its extension rows."""
 
     kind = "poison"
 
     def apply(self, ctx: BatchContext) -> dict[str, object]:
-        ctx.conn.execute(text("INSERT INTO id_blocks (name, next_value) VALUES ('ledger', 0)"))
+        ctx.book.stage(POISON_ROWS, "ledger")  # 'ledger' already exists in id_blocks
         return {}
 
 
