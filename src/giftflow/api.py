@@ -23,6 +23,7 @@ from giftflow.ledger.maintenance import PurgeIdempotencyKeys
 from giftflow.ledger.pending import ExpirePending
 from giftflow.ledger.routes import router as ledger_router
 from giftflow.ledger.writer import LedgerWriter
+from giftflow.money.routes import router as policy_router
 from giftflow.process_lock import SqliteProcessLock
 from giftflow.settings import Settings, get_settings
 from giftflow.users.routes import router as users_router
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     mount_web(app)
+    app.include_router(policy_router)
     app.include_router(users_router)
     app.include_router(wallet_router)
     app.include_router(ledger_router)

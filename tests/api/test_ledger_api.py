@@ -190,3 +190,11 @@ def test_full_writer_queue_answers_503_with_retry_after(database_url: str) -> No
     assert r.status_code == 503
     assert r.headers["Retry-After"] == "1"
     assert r.json()["error"]["code"] == "overloaded"
+
+
+def test_policy_endpoint_serves_the_configured_profile(api: Api) -> None:
+    policy = api.client.get("/v1/policy", headers=api.user("u")).json()
+    assert policy["label"] == "standard@1"
+    assert policy["gifts"]["creator_share_percent"] == 50
+    assert policy["exchange"] == {"enabled": True, "diamond_hundredths": 1200, "coins": 5}
+    assert api.client.get("/v1/policy").status_code == 401
