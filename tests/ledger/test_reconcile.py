@@ -53,3 +53,15 @@ def test_tampered_books_report_every_difference(
     code, output = run_cli(monkeypatch, database_url)
     assert code == 1
     assert "3 difference(s)" in output and "zero_sum" in output
+
+
+def test_orphan_posting_is_reported(writer: LedgerWriter, reader: Engine) -> None:
+    txn = grant(writer, "user:a:coins", 5)
+    with reader.begin() as conn:
+        conn.execute(
+            text("UPDATE postings SET credit_account_id = 999999 WHERE txn_id = :t"),
+            {"t": int(txn.body["id"])},
+        )
+    with reader.connect() as conn:
+        checks = {d.check for d in reconcile(conn).differences}
+    assert "posting_account" in checks

@@ -2,9 +2,10 @@
 
 Checks, each over the whole ledger: every stored balance equals the fold of its postings; per
 asset the balances sum to zero; no account of a non-negative class is below zero and each row's
-class flag matches the chart; every posting's asset is its accounts' asset; every transaction has
-postings; each holding account holds exactly its pending transfers. The result is a list of
-differences (empty = clean), collected rather than stopping at the first, as beancount does.
+class flag matches the chart; every posting names existing accounts of its own asset; every
+transaction has postings; each holding account holds exactly its pending transfers. The result is
+a list of differences (empty = clean), collected rather than stopping at the first, as beancount
+does.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ def reconcile(conn: Connection) -> ReconcileReport:
             diffs.append(
                 Difference("zero_sum", asset, 0, total, f"{asset} balances sum to {total}, not 0")
             )
+    diffs.extend(_orphan_postings(conn))
     diffs.extend(_posting_assets(conn))
     diffs.extend(_empty_transactions(conn))
     diffs.extend(_holdings(conn))
@@ -131,6 +133,29 @@ def _posting_assets(conn: Connection) -> list[Difference]:
             "posting asset differs from its accounts' asset",
         )
         for r in bad
+    ]
+
+
+def _orphan_postings(conn: Connection) -> list[Difference]:
+    """Postings whose account rows are missing (there is no foreign key; this is the check)."""
+    debit = accounts.alias("debit")
+    credit = accounts.alias("credit")
+    rows = conn.execute(
+        select(postings.c.txn_id, postings.c.seq)
+        .outerjoin(debit, debit.c.id == postings.c.debit_account_id)
+        .outerjoin(credit, credit.c.id == postings.c.credit_account_id)
+        .where(debit.c.id.is_(None) | credit.c.id.is_(None))
+        .limit(1000)
+    ).all()
+    return [
+        Difference(
+            "posting_account",
+            f"transaction {r.txn_id} posting {r.seq}",
+            "existing accounts",
+            "missing",
+            "posting refers to an account that does not exist",
+        )
+        for r in rows
     ]
 
 

@@ -63,6 +63,12 @@ _IDENTITY = (
 )
 
 
+_LOCK_PG = text(
+    "SELECT id, path, asset, shard, may_go_negative, balance FROM accounts "
+    "WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE"
+)
+
+
 class AccountCache:
     """key → (id, may_go_negative), shared by batches; filled only from committed rows."""
 
@@ -137,14 +143,19 @@ class WriterRepository:
         return {state.key: state for state in by_id.values()}
 
     def lock_ids(self, ids: Sequence[int]) -> dict[int, AccountState]:
-        stmt = (
-            select(*_IDENTITY, accounts.c.balance)
-            .where(accounts.c.id.in_(sorted(set(ids))))
-            .order_by(accounts.c.id)
-            .with_for_update()
-        )
+        """Lock account rows in id order (so writers never deadlock) and read their balances."""
+        wanted = sorted(set(ids))
+        if self.is_pg:
+            # one array parameter instead of an expanded IN list of a thousand
+            rows = self.conn.execute(_LOCK_PG, {"ids": wanted})
+        else:
+            rows = self.conn.execute(
+                select(*_IDENTITY, accounts.c.balance)
+                .where(accounts.c.id.in_(wanted))
+                .order_by(accounts.c.id)
+            )
         out: dict[int, AccountState] = {}
-        for r in self.conn.execute(stmt):
+        for r in rows:
             key = AccountKey(r.path, r.asset, r.shard)
             out[r.id] = AccountState(r.id, key, bool(r.may_go_negative), r.balance, r.balance)
             if self.cache.get(key) is None:
