@@ -103,10 +103,15 @@ def test_same_key_different_body_is_refused(writer: LedgerWriter, reader: Engine
 
 def test_duplicate_keys_in_one_batch_move_money_once(writer: LedgerWriter, reader: Engine) -> None:
     grant(writer, "user:alice:coins", 100)
-    cmd = lambda: TransferCommand(
-        [Posting("user:alice:coins", "user:bob:coins", "COIN", 7)], idempotency=key("dup", 7)
-    )
-    futures = [writer.submit_future(cmd()) for _ in range(5)]
+    futures = [
+        writer.submit_future(
+            TransferCommand(
+                [Posting("user:alice:coins", "user:bob:coins", "COIN", 7)],
+                idempotency=key("dup", 7),
+            )
+        )
+        for _ in range(5)
+    ]
     outcomes = [f.result(30) for f in futures]
     assert sum(1 for o in outcomes if o.status == 201 and not o.replayed) == 1
     assert balance(reader, "user:bob:coins") == 7
@@ -159,7 +164,10 @@ def test_full_queue_is_refused_with_retry_after(database_url: str, reader: Engin
     engine = make_engine(database_url, writer=True)
     w = LedgerWriter(engine, FrozenClock(), queue_limit=3)
     w.start()
-    cmd = lambda: TransferCommand([Posting(GRANTS, "user:x:coins", "COIN", 1)])
+
+    def cmd() -> TransferCommand:
+        return TransferCommand([Posting(GRANTS, "user:x:coins", "COIN", 1)])
+
     try:
         # Holding the writer's (re-entrant) lock keeps it from draining while we fill the queue.
         with w._cond:
