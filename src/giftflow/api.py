@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             with ctx.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
-            current, head = migration_status(settings.database_url)
+            current, head = migration_status(settings.database_url, ctx.engine)
             checks["migrations"] = "ok" if current == head else f"at {current}, head is {head}"
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 
@@ -97,17 +97,23 @@ def migrate(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def migration_status(url: str) -> tuple[str | None, str | None]:
+def migration_status(url: str, engine: Engine | None = None) -> tuple[str | None, str | None]:
     """(current revision in the database, head revision of the code)."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory.from_config(alembic_config(url))
-    engine = make_engine(url, pool_size=1)
+    head = _script_head(url)
+    own = engine is None
+    engine = engine or make_engine(url, pool_size=1)
     try:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
-            conn.execute(text("SELECT 1"))
     finally:
-        engine.dispose()
-    return current, script.get_current_head()
+        if own:
+            engine.dispose()
+    return current, head
+
+
+def _script_head(url: str) -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
