@@ -140,13 +140,13 @@ class LedgerWriter:
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout_seconds: int = 30) -> None:
         """Finish what is queued, then stop."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._thread.join(timeout_seconds)
             self._thread = None
 
     @property
@@ -178,9 +178,9 @@ class LedgerWriter:
             self._queue.append(item)
             self._cond.notify()
 
-    def execute(self, command: Command, timeout: float | None = 60.0) -> Outcome:
+    def execute(self, command: Command, timeout_seconds: int | None = 60) -> Outcome:
         """Submit and wait (for the CLI, scripts and tests outside an event loop)."""
-        return self.submit_future(command).result(timeout)
+        return self.submit_future(command).result(timeout_seconds)
 
     # --- the loop ---------------------------------------------------------------------------
     def _run(self) -> None:
