@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from giftflow.clock import SystemClock
-from giftflow.db import is_sqlite, make_engine
+from giftflow.db import make_engine
 from giftflow.ledger import read_repository as reads
 from giftflow.ledger.reconcile import reconcile
 
@@ -24,6 +24,9 @@ from .conftest import SECRET, make_keys
 from .server import ServerProcess
 
 GRANTS = "platform:equity:grants"
+# narrow the two-database fixture to one kind for what only that kind can do
+POSTGRES_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def body(src: str, dst: str, amount: int) -> dict[str, object]:
@@ -102,19 +105,17 @@ def test_fifty_concurrent_debits_exactly_one_succeeds(
     run_debit_race(database_url, tmp_path, admin_key, engine, processes=1)
 
 
+@POSTGRES_ONLY  # SQLite allows one server process (see the next test)
 def test_fifty_concurrent_debits_across_two_processes(
     database_url: str, tmp_path: Path, admin_key: str, engine: Engine
 ) -> None:
-    if is_sqlite(database_url):
-        pytest.skip("SQLite allows one server process (checked in test_sqlite_refuses_second)")
     run_debit_race(database_url, tmp_path, admin_key, engine, processes=2)
 
 
+@SQLITE_ONLY
 def test_sqlite_refuses_a_second_server_process(
     database_url: str, tmp_path: Path, admin_key: str
 ) -> None:
-    if not is_sqlite(database_url):
-        pytest.skip("PostgreSQL accepts several processes")
     first = ServerProcess(database_url, SECRET, tmp_path).start()
     try:
         with pytest.raises(RuntimeError, match="SQLite allows one server process"):
@@ -123,11 +124,10 @@ def test_sqlite_refuses_a_second_server_process(
         first.stop()
 
 
+@POSTGRES_ONLY
 def test_same_key_sent_to_two_processes_has_one_effect(
     database_url: str, tmp_path: Path, admin_key: str, engine: Engine
 ) -> None:
-    if is_sqlite(database_url):
-        pytest.skip("needs two server processes")
     servers = start_servers(database_url, tmp_path, 2)
     try:
         urls = [s.url for s in servers]
@@ -148,11 +148,10 @@ def test_same_key_sent_to_two_processes_has_one_effect(
     assert_reconciles(engine)
 
 
+@POSTGRES_ONLY
 def test_two_processes_random_transfers_reconcile(
     database_url: str, tmp_path: Path, admin_key: str, engine: Engine
 ) -> None:
-    if is_sqlite(database_url):
-        pytest.skip("needs two server processes")
     accounts = [f"user:m{n}:coins" for n in range(6)]
     servers = start_servers(database_url, tmp_path, 2)
     try:
