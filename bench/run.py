@@ -4,7 +4,8 @@ In one run, on this machine: ``pgbench -b tpcb-like -c 8`` on a fresh PostgreSQL
 on), then on SQLite (``synchronous=FULL``) and on that same PostgreSQL, gift-shaped transfers
 through the batching writer and through a one-transaction-per-transfer baseline (the same code
 with ``max_batch=1``), with many concurrent submitters, into one hot creator and spread over
-1,000. Timings on a shared 2-core machine are noisy; the ratios are what to read.
+1,000; then the same gift-shaped transfers end to end through ``giftflow serve`` (one process)
+driven by wrk. Timings on a shared 2-core machine are noisy; the ratios are what to read.
 Set ``BENCH_SECONDS`` to change each timed window (default 10).
 """
 
@@ -24,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from tests.pgcluster import PostgresCluster
 
+from bench.http_bench import HttpResult, measure_http, wrk_available
 from bench.writer_bench import Result, measure
 from giftflow.db import migrate
 
@@ -57,6 +59,7 @@ def pgbench_tps(pg: PostgresCluster, seconds: float) -> float:
     return float(match.group(1))
 
 
+HTTP_LABEL = "HTTP end to end: 1 server process, wrk -c 64"
 SCENARIOS = [
     # label, max_batch, submitters, hot
     ("baseline: 1 transfer per commit, hot", 1, 64, True),
@@ -97,6 +100,22 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             sqlite = run_database("sqlite", lambda: f"sqlite:///{tmp}/bench{next(numbers)}.db")
         pg_results = run_database("postgresql", lambda: pg.create_database(f"b{next(numbers)}"))
+        http: list[tuple[str, HttpResult]] = []
+        if wrk_available():
+            with tempfile.TemporaryDirectory() as tmp:
+                for kind, url in (
+                    ("sqlite", f"sqlite:///{tmp}/http.db"),
+                    ("postgresql", pg.create_database("http")),
+                ):
+                    migrate(url)
+                    with console.status(f"{kind}: HTTP end to end, wrk -c 64 ({SECONDS:.0f} s)…"):
+                        h = measure_http(url, HTTP_LABEL, int(SECONDS))
+                    console.print(
+                        f"  {kind:10} {HTTP_LABEL:42} {h.requests_per_second:10,.0f} req/s"
+                    )
+                    http.append((kind, h))
+        else:
+            console.print("  (wrk not installed: `make system-deps`; HTTP figures skipped)")
     table = Table(title="committed transfers per second (gift-shaped: 2 postings, 3 balances)")
     for col in ("database", "scenario", "transfers/s", "× baseline", "× pgbench"):
         table.add_column(col, justify="right" if col != "scenario" else "left")
@@ -118,6 +137,18 @@ def main() -> None:
                     "vs_pgbench": round(r.rate / tps, 2),
                 }
             )
+    for kind, h in http:
+        rate = h.requests_per_second
+        table.add_row(kind, HTTP_LABEL, f"{rate:,.0f}", "", f"{rate / tps:.2f}×")
+        runs.append(
+            {
+                "database": kind,
+                "scenario": HTTP_LABEL,
+                "rate": round(rate, 1),
+                "non_2xx": h.non_2xx,
+                "vs_pgbench": round(rate / tps, 2),
+            }
+        )
     table.add_row("postgresql", "pgbench -b tpcb-like -c 8", f"{tps:,.0f}", "", "1.00×")
     console.print(table)
     RESULTS.mkdir(exist_ok=True)

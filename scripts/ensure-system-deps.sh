@@ -7,6 +7,7 @@ missing=()
 # initdb and pgbench both ship in Debian's postgresql-NN server package
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v wrk >/dev/null || missing+=(wrk)  # HTTP load for make bench
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from giftflow import __version__, metrics
 from giftflow.clock import Clock, SystemClock
@@ -44,6 +45,31 @@ async def _maintenance(ctx: AppContext, every: float) -> None:
             if rounds % 60 == 0:
                 await ctx.writer.submit(PurgeIdempotencyKeys(retention))
         rounds += 1
+
+
+class RequestMetrics:
+    """Counts requests by route and status: a plain ASGI middleware (no per-request task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -94,15 +120,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def count_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        return response
+    app.add_middleware(RequestMetrics)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

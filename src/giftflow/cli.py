@@ -172,6 +172,43 @@ def apikey_create(
     print(plaintext)
 
 
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """Every API key: prefix, name, scopes, created, revoked."""
+    from giftflow.auth.apikeys import list_api_keys
+    from giftflow.db import make_engine
+
+    engine = make_engine(get_settings().database_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            rows = list_api_keys(conn)
+    finally:
+        engine.dispose()
+    table = Table("prefix", "name", "scopes", "created", "revoked", title="API keys")
+    for prefix, name, scopes, created, revoked in rows:
+        table.add_row(prefix, name, scopes, str(created), str(revoked or ""))
+    console.print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(prefix: str = typer.Argument(..., help="The key's prefix, as listed.")) -> None:
+    """Revoke a key (servers forget it within 30 seconds)."""
+    from giftflow.auth.apikeys import revoke_api_key
+    from giftflow.clock import SystemClock
+    from giftflow.db import make_engine, unit_of_work
+
+    engine = make_engine(get_settings().database_url, pool_size=1)
+    try:
+        with unit_of_work(engine) as conn:
+            count = revoke_api_key(conn, prefix, SystemClock().now())
+    finally:
+        engine.dispose()
+    if not count:
+        err.print(f"[red]No live key with prefix {prefix!r}.[/red]")
+        raise typer.Exit(1)
+    console.print(f"revoked {count} key(s) with prefix {prefix}")
+
+
 @app.command()
 def token(
     user_id: str = typer.Argument(..., help="The platform's user id."),

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from giftflow.errors import ValidationFailed
 from giftflow.schema import api_keys
@@ -64,3 +64,27 @@ def find_api_key(conn: Connection, plaintext: str) -> ApiKeyRecord | None:
     if row is None:
         return None
     return ApiKeyRecord(row.id, row.name, row.prefix, frozenset(row.scopes.split(",")))
+
+
+def list_api_keys(conn: Connection) -> list[tuple[str, str, str, datetime, datetime | None]]:
+    """(prefix, name, scopes, created_at, revoked_at) of every key, newest first."""
+    rows = conn.execute(
+        select(
+            api_keys.c.prefix,
+            api_keys.c.name,
+            api_keys.c.scopes,
+            api_keys.c.created_at,
+            api_keys.c.revoked_at,
+        ).order_by(api_keys.c.id.desc())
+    )
+    return [(r.prefix, r.name, r.scopes, r.created_at, r.revoked_at) for r in rows]
+
+
+def revoke_api_key(conn: Connection, prefix: str, now: datetime) -> int:
+    """Revoke the live keys with this display prefix; returns how many were revoked."""
+    result = conn.execute(
+        update(api_keys)
+        .where(api_keys.c.prefix == prefix, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)

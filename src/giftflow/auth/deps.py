@@ -1,29 +1,48 @@
-"""FastAPI dependencies that yield the calling principal."""
+"""FastAPI dependencies that yield the calling principal.
+
+They are ``async``: a synchronous dependency costs a thread-pool hop per request, and under load
+each hop waits for the GIL. API keys are remembered for a short time (``ApiKeyCache``), so a
+request with a known key reads no table; JWTs are checked in memory.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 
 from fastapi import Depends, Request
 
-from giftflow.auth.apikeys import KEY_PREFIX, find_api_key
+from giftflow.auth.apikeys import KEY_PREFIX, ApiKeyRecord, digest, find_api_key
 from giftflow.auth.principal import Principal
 from giftflow.auth.tokens import verify_user_token
 from giftflow.errors import Unauthenticated
 from giftflow.http.context import AppContext, get_context
 
 
-def get_principal(request: Request, ctx: AppContext = Depends(get_context)) -> Principal:
+async def _api_key(ctx: AppContext, credential: str) -> ApiKeyRecord:
+    key_digest = digest(credential)
+    record = ctx.api_keys.get(key_digest)
+    if record is None:
+
+        def lookup() -> ApiKeyRecord | None:
+            with ctx.engine.connect() as conn:
+                return find_api_key(conn, credential)
+
+        record = await asyncio.to_thread(lookup)
+        if record is None:
+            raise Unauthenticated("Unknown or revoked API key.")
+        ctx.api_keys.put(key_digest, record)
+    return record
+
+
+async def get_principal(request: Request, ctx: AppContext = Depends(get_context)) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
     if scheme.lower() != "bearer" or not credential.strip():
         raise Unauthenticated("Send 'Authorization: Bearer <API key or user token>'.")
     credential = credential.strip()
     if credential.startswith(KEY_PREFIX):
-        with ctx.engine.connect() as conn:
-            record = find_api_key(conn, credential)
-        if record is None:
-            raise Unauthenticated("Unknown or revoked API key.")
+        record = await _api_key(ctx, credential)
         return Principal("api_key", f"apikey:{record.id}", record.scopes)
     user_id = verify_user_token(
         credential, ctx.settings.jwt_secret, ctx.clock.now(), ctx.settings.jwt_leeway_seconds
@@ -31,14 +50,14 @@ def get_principal(request: Request, ctx: AppContext = Depends(get_context)) -> P
     return Principal("user", f"user:{user_id}", user_id=user_id)
 
 
-def require_scope(*any_of: str) -> Callable[[Principal], Principal]:
-    def dependency(principal: Principal = Depends(get_principal)) -> Principal:
+def require_scope(*any_of: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def dependency(principal: Principal = Depends(get_principal)) -> Principal:
         principal.require_scope(*any_of)
         return principal
 
     return dependency
 
 
-def require_user(principal: Principal = Depends(get_principal)) -> Principal:
+async def require_user(principal: Principal = Depends(get_principal)) -> Principal:
     principal.require_user()
     return principal

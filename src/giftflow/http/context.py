@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from sqlalchemy import Engine
 
+from giftflow.auth.keycache import ApiKeyCache
 from giftflow.clock import Clock
 from giftflow.ledger.idempotency import InFlightRegistry
 from giftflow.ledger.writer import LedgerWriter
@@ -20,8 +21,9 @@ class AppContext:
     writer: LedgerWriter
     clock: Clock
     inflight: InFlightRegistry = field(default_factory=InFlightRegistry)
+    api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.giftflow
     return ctx
