@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
 from giftflow.settings import get_settings
 
@@ -18,6 +21,18 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(apikey_app, name="apikey")
 console = Console()
 err = Console(stderr=True)
+
+
+@contextmanager
+def database() -> Iterator[Engine]:
+    """An engine on the configured database for one command, disposed afterwards."""
+    from giftflow.db import make_engine
+
+    engine = make_engine(get_settings().database_url, pool_size=1)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -65,15 +80,10 @@ def migrate(revision: str = typer.Argument("head", help="Alembic revision.")) ->
 @app.command()
 def reconcile() -> None:
     """Rebuild every balance from the postings; exit 1 on any difference."""
-    from giftflow.db import make_engine
     from giftflow.ledger.reconcile import reconcile as run_reconcile
 
-    engine = make_engine(get_settings().database_url, pool_size=1)
-    try:
-        with console.status("Replaying the ledger…"), engine.connect() as conn:
-            report = run_reconcile(conn)
-    finally:
-        engine.dispose()
+    with database() as engine, console.status("Replaying the ledger…"), engine.connect() as conn:
+        report = run_reconcile(conn)
     console.print(
         f"{report.accounts} accounts, {report.transactions} transactions, "
         f"{report.postings} postings"
@@ -109,21 +119,18 @@ def policy_load(
 ) -> None:
     """Store a policy version in the database (versions are immutable)."""
     from giftflow.clock import SystemClock
-    from giftflow.db import make_engine, unit_of_work
+    from giftflow.db import unit_of_work
     from giftflow.errors import GiftflowError
     from giftflow.money.policy import load_policy, load_profile
     from giftflow.money.repository import store_policy
 
-    engine = make_engine(get_settings().database_url, pool_size=1)
     try:
         policy = load_policy(file) if file.exists() else load_profile(str(file))
-        with unit_of_work(engine) as conn:
+        with database() as engine, unit_of_work(engine) as conn:
             created = store_policy(conn, policy, SystemClock().now())
     except GiftflowError as exc:
         err.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
     state = "stored" if created else "already stored"
     console.print(f"{policy.version_label} {state} (effective {policy.effective_from.isoformat()})")
 
@@ -131,17 +138,12 @@ def policy_load(
 @policy_app.command("list")
 def policy_list() -> None:
     """Shipped profiles and the versions stored in the database."""
-    from giftflow.db import make_engine
     from giftflow.money.policy import list_profiles
     from giftflow.money.repository import stored_versions
 
     console.print("shipped profiles: " + ", ".join(list_profiles()))
-    engine = make_engine(get_settings().database_url, pool_size=1)
-    try:
-        with engine.connect() as conn:
-            rows = stored_versions(conn)
-    finally:
-        engine.dispose()
+    with database() as engine, engine.connect() as conn:
+        rows = stored_versions(conn)
     table = Table("policy", "version", "effective from", title="stored versions")
     for policy_id, version, effective in rows:
         table.add_row(policy_id, str(version), str(effective))
@@ -156,18 +158,15 @@ def apikey_create(
     """Create an API key and print it once (only its SHA-256 digest is stored)."""
     from giftflow.auth.apikeys import create_api_key
     from giftflow.clock import SystemClock
-    from giftflow.db import make_engine, unit_of_work
+    from giftflow.db import unit_of_work
     from giftflow.errors import GiftflowError
 
-    engine = make_engine(get_settings().database_url, pool_size=1)
     try:
-        with unit_of_work(engine) as conn:
+        with database() as engine, unit_of_work(engine) as conn:
             plaintext, record = create_api_key(conn, name, set(scope), SystemClock().now())
     except GiftflowError as exc:
         err.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
-    finally:
-        engine.dispose()
     err.print(f"key {record.prefix}… for {name!r} with scopes {sorted(record.scopes)}")
     print(plaintext)
 
@@ -176,14 +175,9 @@ def apikey_create(
 def apikey_list() -> None:
     """Every API key: prefix, name, scopes, created, revoked."""
     from giftflow.auth.apikeys import list_api_keys
-    from giftflow.db import make_engine
 
-    engine = make_engine(get_settings().database_url, pool_size=1)
-    try:
-        with engine.connect() as conn:
-            rows = list_api_keys(conn)
-    finally:
-        engine.dispose()
+    with database() as engine, engine.connect() as conn:
+        rows = list_api_keys(conn)
     table = Table("prefix", "name", "scopes", "created", "revoked", title="API keys")
     for prefix, name, scopes, created, revoked in rows:
         table.add_row(prefix, name, scopes, str(created), str(revoked or ""))
@@ -195,14 +189,10 @@ def apikey_revoke(prefix: str = typer.Argument(..., help="The key's prefix, as l
     """Revoke a key (servers forget it within 30 seconds)."""
     from giftflow.auth.apikeys import revoke_api_key
     from giftflow.clock import SystemClock
-    from giftflow.db import make_engine, unit_of_work
+    from giftflow.db import unit_of_work
 
-    engine = make_engine(get_settings().database_url, pool_size=1)
-    try:
-        with unit_of_work(engine) as conn:
-            count = revoke_api_key(conn, prefix, SystemClock().now())
-    finally:
-        engine.dispose()
+    with database() as engine, unit_of_work(engine) as conn:
+        count = revoke_api_key(conn, prefix, SystemClock().now())
     if not count:
         err.print(f"[red]No live key with prefix {prefix!r}.[/red]")
         raise typer.Exit(1)

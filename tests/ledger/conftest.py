@@ -6,10 +6,41 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from giftflow.clock import FrozenClock
 from giftflow.db import make_engine
 from giftflow.ledger.writer import LedgerWriter
+
+
+class CommitFaults:
+    """Make upcoming COMMITs raise: ``"landed"`` after taking effect, ``"lost"`` instead of it."""
+
+    def __init__(self) -> None:
+        self.plan: list[str] = []
+        self.original = Connection.commit
+
+    def next(self, fault: str) -> None:
+        self.plan.append(fault)
+
+    def commit(self, conn: Connection) -> None:
+        fault = self.plan.pop() if self.plan else "none"
+        if fault == "none":
+            self.original(conn)
+            return
+        if fault == "landed":
+            self.original(conn)
+        else:
+            conn.rollback()
+        raise OperationalError("COMMIT", {}, Exception(f"connection lost during COMMIT ({fault})"))
+
+
+@pytest.fixture
+def commit_faults(monkeypatch: pytest.MonkeyPatch) -> CommitFaults:
+    faults = CommitFaults()
+    monkeypatch.setattr(Connection, "commit", lambda conn: faults.commit(conn))
+    return faults
 
 
 @pytest.fixture

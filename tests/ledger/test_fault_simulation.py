@@ -7,12 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
 
 from giftflow.ledger import read_repository as reads
 from giftflow.ledger.commands import Command, TransferCommand
@@ -21,6 +18,7 @@ from giftflow.ledger.model import Posting
 from giftflow.ledger.reconcile import reconcile
 from giftflow.ledger.writer import LedgerWriter
 
+from .conftest import CommitFaults
 from .support import GRANTS, key
 from .test_writer import Poison
 
@@ -40,37 +38,13 @@ rounds = st.lists(
 )
 
 
-class CommitFaults:
-    def __init__(self) -> None:
-        self.plan: list[str] = []
-        self.original = Connection.commit
-
-    def commit(self, conn: Connection) -> None:
-        fault = self.plan.pop() if self.plan else "none"
-        if fault == "none":
-            self.original(conn)
-            return
-        if fault == "landed":
-            self.original(conn)
-        else:
-            conn.rollback()
-        raise OperationalError("COMMIT", {}, Exception(f"injected: {fault}"))
-
-
-@pytest.fixture
-def faults(monkeypatch: pytest.MonkeyPatch) -> CommitFaults:
-    f = CommitFaults()
-    monkeypatch.setattr(Connection, "commit", lambda conn: f.commit(conn))
-    return f
-
-
 def balances(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {r.path: int(r.balance) for r in reads.balances(conn) if r.asset == "COIN"}
 
 
 def test_faults_never_lose_or_double_an_acknowledged_write(
-    writer: LedgerWriter, reader: Engine, faults: CommitFaults
+    writer: LedgerWriter, reader: Engine, commit_faults: CommitFaults
 ) -> None:
     counter = iter(range(10**9))
 
@@ -80,7 +54,7 @@ def test_faults_never_lose_or_double_an_acknowledged_write(
         model = balances(reader)
         first: dict[str, tuple[Any, Outcome, list[Posting]]] = {}
         for ops, fault in plan:
-            faults.plan = [fault]
+            commit_faults.plan = [fault]
             submitted: list[tuple[Command, Any, list[Posting] | None]] = []
             for o in ops:
                 if o[0] == "poison":
