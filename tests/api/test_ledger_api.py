@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from .conftest import Api
+from .conftest import SECRET, Api
 
 GRANTS = "platform:equity:grants"
 
@@ -198,3 +198,24 @@ def test_policy_endpoint_serves_the_configured_profile(api: Api) -> None:
     assert policy["gifts"]["creator_share_percent"] == 50
     assert policy["exchange"] == {"enabled": True, "diamond_hundredths": 1200, "coins": 5}
     assert api.client.get("/v1/policy").status_code == 401
+
+
+def test_readyz_is_503_until_migrations_are_current(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
+
+    from giftflow.api import create_app
+    from giftflow.db import migrate
+    from giftflow.settings import Settings
+
+    url = f"sqlite:///{Path(str(tmp_path)) / 'fresh.db'}"
+    settings = Settings(database_url=url, jwt_secret=SECRET, pending_sweep_seconds=0)
+    with TestClient(create_app(settings)) as client:
+        r = client.get("/readyz")
+        assert r.status_code == 503
+        body = r.json()["error"]
+        assert body["code"] == "not_ready"
+        assert body["details"]["checks"]["migrations"] == "at None, head is 0002"
+        migrate(url)
+        assert client.get("/readyz").json()["status"] == "ready"
