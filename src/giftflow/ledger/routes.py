@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -123,7 +124,7 @@ async def create_pending(
     )
 
 
-def _resolve_route(action: str) -> object:
+def _resolve_route(action: str) -> Callable[..., Awaitable[JSONResponse]]:
     async def resolve(
         pending_id: str,
         request: Request,
@@ -147,7 +148,7 @@ def _resolve_route(action: str) -> object:
 for _action in ("post", "void"):
     router.add_api_route(
         f"/pending-transfers/{{pending_id}}/{_action}",
-        _resolve_route(_action),  # type: ignore[arg-type]
+        _resolve_route(_action),
         methods=["POST"],
         response_model=PendingOut,
         responses=ERRORS,

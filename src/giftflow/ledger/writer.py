@@ -85,8 +85,8 @@ class _Item:
 def _resolve(items: list[_Item]) -> None:
     """Runs on the event loop: one wake-up per batch, not one per request."""
     for item in items:
-        if item.waiter is not None and not item.waiter.done():
-            item.waiter.set_result(item.outcome)  # type: ignore[arg-type]
+        if item.waiter is not None and item.outcome is not None and not item.waiter.done():
+            item.waiter.set_result(item.outcome)
 
 
 class _IdAllocator:
