@@ -29,18 +29,6 @@ class GiftflowError(Exception):
         return {}
 
 
-class StoredError(GiftflowError):
-    """A refusal replayed from storage (idempotency): code and status come from the row."""
-
-    def __init__(self, code: str, status: int, message: str, details: dict[str, Any]) -> None:
-        super().__init__(message, **details)
-        self._code = code
-        self._status = status
-
-    def to_body(self) -> dict[str, Any]:
-        return {"error": {"code": self._code, "message": self.message, "details": self.details}}
-
-
 # --- input ---------------------------------------------------------------------------------
 class ValidationFailed(GiftflowError):
     code, status, default_message = "validation_error", 422, "The request is not valid."
@@ -149,7 +137,6 @@ def all_error_classes() -> list[type[GiftflowError]]:
     stack: list[type[GiftflowError]] = [GiftflowError]
     while stack:
         cls = stack.pop()
-        if cls is not StoredError:
-            seen.append(cls)
+        seen.append(cls)
         stack.extend(cls.__subclasses__())
     return sorted(seen, key=lambda c: (c.status, c.code))

@@ -17,10 +17,6 @@ class Principal:
     scopes: frozenset[str] = frozenset()
     user_id: str | None = None
 
-    @property
-    def is_user(self) -> bool:
-        return self.kind == "user"
-
     def require_scope(self, *any_of: str) -> None:
         if self.kind != "api_key" or not self.scopes.intersection(any_of):
             raise Forbidden(f"This needs an API key with scope {' or '.join(any_of)}.")

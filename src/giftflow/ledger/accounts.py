@@ -161,11 +161,3 @@ def classify(path: str) -> AccountSpec:
             owner = m.groupdict().get("owner") if cls.name in ("user", "creator") else None
             return AccountSpec(path, cls, owner)
     raise InvalidAccount(f"No account class in the chart matches {path!r}.", path=path)
-
-
-def user_coin_account(user_id: str) -> str:
-    return f"user:{user_id}:coins"
-
-
-def owner_prefixes(user_id: str) -> tuple[str, str]:
-    return f"user:{user_id}:", f"creator:{user_id}:"

@@ -127,9 +127,6 @@ class Book:
         entry[1].append(row)
         self._cmd_rows.append((extension.name, 1))
 
-    def new_id(self) -> int:
-        return self._next_id()
-
     # --- postings ---------------------------------------------------------------------------
     def post(
         self,
