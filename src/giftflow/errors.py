@@ -50,6 +50,35 @@ class InvalidPolicy(GiftflowError):
     code, status, default_message = "invalid_policy", 422, "The economy policy is not valid."
 
 
+class InvalidJson(GiftflowError):
+    code, status = "invalid_json", 400
+    default_message = "The body is not valid JSON (syntax, a duplicate key, or nested too deep)."
+
+
+class RequestTooLarge(GiftflowError):
+    code, status, default_message = "request_too_large", 413, "The request body is too large."
+
+
+class AmountLimitExceeded(GiftflowError):
+    code, status = "amount_limit_exceeded", 422
+    default_message = "The amount, or the balance it would leave, passes the asset's maximum."
+
+
+class AccountReserved(GiftflowError):
+    code, status = "account_reserved", 422
+    default_message = "This account belongs to a ledger mechanism and cannot be used directly."
+
+
+class CoinsNotTransferable(GiftflowError):
+    code, status = "coins_not_transferable", 422
+    default_message = "Coins cannot be moved from one user to another."
+
+
+class UserNotFound(GiftflowError):
+    code, status = "user_not_found", 422
+    default_message = "No such user: the platform must create it first (PUT /v1/users/{id})."
+
+
 # --- auth ----------------------------------------------------------------------------------
 class Unauthenticated(GiftflowError):
     code, status, default_message = "unauthenticated", 401, "Missing or invalid credentials."
@@ -109,6 +138,16 @@ class PendingTransferNotPending(GiftflowError):
 
 class PendingTransferExpired(GiftflowError):
     code, status, default_message = "pending_transfer_expired", 409, "The pending transfer expired."
+
+
+class PendingTransferNotExpired(GiftflowError):
+    code, status = "pending_transfer_not_expired", 409
+    default_message = "The pending transfer has not expired yet."
+
+
+class PendingTransferSubmitted(GiftflowError):
+    code, status = "pending_transfer_submitted", 409
+    default_message = "The pending transfer was submitted to an outside party; it cannot expire."
 
 
 class WriterOverloaded(GiftflowError):

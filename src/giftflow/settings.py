@@ -18,6 +18,12 @@ class Settings(BaseSettings):
     jwt_secret: str = Field(default="", description="HS256 secret for user tokens (required).")
     jwt_ttl_seconds: int = Field(default=900, description="Lifetime of tokens minted by giftflow.")
     jwt_leeway_seconds: int = Field(default=30, description="Clock skew tolerated on exp/iat.")
+    jwt_max_ttl_seconds: int = Field(
+        default=900, description="Longest accepted token lifetime (exp - iat); longer is refused."
+    )
+    max_request_bytes: int = Field(
+        default=65536, description="Largest request body accepted (413 request_too_large)."
+    )
     writer_max_batch: int = Field(default=1000, description="Most commands in one commit.")
     writer_queue_limit: int = Field(default=20000, description="Queued commands before 503.")
     writer_shard: int | None = Field(
