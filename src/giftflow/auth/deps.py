@@ -15,8 +15,8 @@ from fastapi import Depends, Request
 from giftflow.auth.apikeys import KEY_PREFIX, ApiKeyRecord, digest, find_api_key
 from giftflow.auth.principal import Principal
 from giftflow.auth.tokens import verify_user_token
+from giftflow.context import AppContext, get_context
 from giftflow.errors import Unauthenticated
-from giftflow.http.context import AppContext, get_context
 
 
 async def _api_key(ctx: AppContext, credential: str) -> ApiKeyRecord:

@@ -9,8 +9,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from giftflow.auth.principal import Principal
+from giftflow.context import AppContext
 from giftflow.errors import IdempotencyKeyRequired, ValidationFailed
-from giftflow.http.context import AppContext
 from giftflow.ledger.commands import Command
 from giftflow.ledger.idempotency import IdempotencyRequest, fingerprint
 

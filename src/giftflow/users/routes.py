@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 
 from giftflow.auth.deps import get_principal, require_scope
 from giftflow.auth.principal import Principal
+from giftflow.context import AppContext, get_context
 from giftflow.db import unit_of_work
 from giftflow.errors import NotFound
-from giftflow.http.context import AppContext, get_context
 from giftflow.ledger.repository import aware
 from giftflow.ledger.views import rfc3339
 from giftflow.users.repository import get_user, upsert_user

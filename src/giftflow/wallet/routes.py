@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from giftflow.auth.deps import get_principal, require_user
 from giftflow.auth.principal import Principal
-from giftflow.http.context import AppContext, get_context
+from giftflow.context import AppContext, get_context
 from giftflow.http.ids import parse_cursor
 from giftflow.ledger import read_repository as reads
 from giftflow.ledger.views import amount_view

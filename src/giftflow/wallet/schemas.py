@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from giftflow.ledger.schemas import AmountOut
+from giftflow.transfers.schemas import AmountOut
 
 
 class WalletBalance(AmountOut):

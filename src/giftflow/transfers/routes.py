@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from giftflow.auth.deps import require_scope
 from giftflow.auth.principal import Principal
+from giftflow.context import AppContext, get_context
 from giftflow.errors import NotFound, ValidationFailed
-from giftflow.http.context import AppContext, get_context
 from giftflow.http.idempotent import run_idempotent
 from giftflow.http.ids import parse_id
 from giftflow.ledger import read_repository as reads
@@ -19,7 +19,8 @@ from giftflow.ledger.accounts import classify
 from giftflow.ledger.commands import TransferCommand
 from giftflow.ledger.pending import CreatePending, ResolvePending
 from giftflow.ledger.reversal import ReverseTransaction
-from giftflow.ledger.schemas import (
+from giftflow.ledger.views import amount_view
+from giftflow.transfers.schemas import (
     BalancesOut,
     PendingIn,
     PendingOut,
@@ -27,7 +28,6 @@ from giftflow.ledger.schemas import (
     TransactionOut,
     TransferIn,
 )
-from giftflow.ledger.views import amount_view
 
 router = APIRouter(prefix="/v1/admin", tags=["admin: ledger"])
 admin = require_scope("admin")

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from giftflow.auth.deps import get_principal
 from giftflow.auth.principal import Principal
-from giftflow.http.context import AppContext, get_context
+from giftflow.context import AppContext, get_context
 from giftflow.money.policy import Policy, load_profile
 from giftflow.money.repository import load_policy_book
 

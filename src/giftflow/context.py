@@ -1,4 +1,8 @@
-"""What a running server holds: settings, the reader engine, the ledger writer and the clock."""
+"""What a running server holds: settings, the reader engine, the ledger writer and the clock.
+
+It lives at the app level, not in ``http/``: the app factory builds it, features read it through
+the ``get_context`` dependency.
+"""
 
 from __future__ import annotations
 

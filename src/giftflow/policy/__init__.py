@@ -1,0 +1,1 @@
+"""GET /v1/policy: the economy policy in force."""

@@ -1,0 +1,1 @@
+"""Admin value endpoints: transfers, reversals and pending transfers, through the ledger writer."""
