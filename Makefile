@@ -23,10 +23,11 @@ venv: $(STAMP) ## create .venv and install the pinned packages
 system-deps: ## apt-get install postgresql and redis-server when missing
 	@bash scripts/ensure-system-deps.sh
 
-lint: venv ## ruff check, ruff format --check, mypy --strict
+lint: venv ## ruff check, ruff format --check, mypy --strict, import-linter layer contracts
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: venv system-deps lint ## lint, type check and the whole suite on SQLite and PostgreSQL
 	HYPOTHESIS_PROFILE=ci GIFTFLOW_REQUIRE_PG=1 $(BIN)/pytest -q -p no:cacheprovider

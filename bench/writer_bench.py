@@ -13,11 +13,14 @@ import random
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from giftflow.clock import SystemClock
-from giftflow.db import make_engine
+from giftflow.db import make_engine, unit_of_work
 from giftflow.ledger.commands import TransferCommand
 from giftflow.ledger.model import Posting
 from giftflow.ledger.writer import LedgerWriter
+from giftflow.schema import users
 
 VIEWERS = 2000
 CREATORS = 1000
@@ -35,12 +38,27 @@ class Result:
         return self.committed / self.seconds if self.seconds else 0.0
 
 
+POLICY = "standard@1"
+
+
+def create_users(writer: LedgerWriter) -> None:
+    """The platform creates its users before value moves for them."""
+    now = SystemClock().now()
+    ids = [f"v{i}" for i in range(VIEWERS)] + [f"c{i}" for i in range(CREATORS)]
+    with unit_of_work(writer.engine) as conn:
+        existing = set(conn.execute(select(users.c.id)).scalars())
+        rows = [{"id": i, "created_at": now, "updated_at": now} for i in ids if i not in existing]
+        if rows:
+            conn.execute(users.insert(), rows)
+
+
 def fund_viewers(writer: LedgerWriter, coins: int) -> None:
+    create_users(writer)
     postings = [
         Posting("platform:equity:grants", f"user:v{i}:coins", "COIN", coins) for i in range(VIEWERS)
     ]
     for start in range(0, len(postings), 100):
-        out = writer.execute(TransferCommand(postings[start : start + 100]))
+        out = writer.execute(TransferCommand(postings[start : start + 100], policy_version=POLICY))
         assert out.status == 201, out.body
 
 
@@ -51,6 +69,7 @@ def gift(viewer: int, creator: int) -> TransferCommand:
             Posting("platform:diamonds:issued", f"creator:c{creator}:diamonds", "DIAMOND", 250),
         ],
         txn_kind="gift",
+        policy_version=POLICY,
     )
 
 

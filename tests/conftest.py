@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy import Engine
 
-from giftflow.db import migrate
+from giftflow.clock import FrozenClock
+from giftflow.db import migrate, unit_of_work
+from giftflow.users.repository import upsert_user
 
 from .pgcluster import PostgresCluster, find_pg_bin
 
@@ -75,3 +78,11 @@ def database_url(request: pytest.FixtureRequest) -> str:
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     url: str = request.getfixturevalue(name)
     return url
+
+
+def make_users(engine: Engine, *user_ids: str) -> None:
+    """Create users as the platform would (value requests refuse users it never created)."""
+    now = FrozenClock().now()
+    with unit_of_work(engine) as conn:
+        for user_id in user_ids:
+            upsert_user(conn, user_id, {}, now)

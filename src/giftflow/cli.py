@@ -1,4 +1,11 @@
-"""The ``giftflow`` command: serve, migrate, reconcile, policy check, apikey create, token."""
+"""The ``giftflow`` command: serve, migrate, reconcile, policy check, apikey create, token.
+
+Commands that read or write data open the database through ``database()``, which refuses, in one
+line on stderr and exit code 2, a database that does not exist, is not migrated to the code's
+head revision, or cannot be reached; it never creates a SQLite file (only ``migrate`` does).
+Usage errors (a bad user id, a token lifetime over the maximum, a missing ``--scope``) are one
+line on stderr and exit code 2 as well.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -23,13 +31,81 @@ console = Console()
 err = Console(stderr=True)
 
 
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``message`` as one line on stderr (never wrapped, no markup) and exit with ``code``."""
+    err.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
+def describe_database(url: str) -> str:
+    """Where ``url`` points, for messages: a SQLite file's absolute path, else the masked URL."""
+    from sqlalchemy.engine import make_url
+
+    from giftflow.db import sqlite_path
+
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path.resolve())
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _revision_known(url: str, revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from giftflow.db import alembic_config
+
+    try:
+        return ScriptDirectory.from_config(alembic_config(url)).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 @contextmanager
 def database() -> Iterator[Engine]:
-    """An engine on the configured database for one command, disposed afterwards."""
-    from giftflow.db import make_engine
+    """An engine on the configured, migrated database for one command, disposed afterwards.
 
-    engine = make_engine(get_settings().database_url, pool_size=1)
+    Never creates a database: a SQLite file that does not exist, a database whose migrations are
+    not at head, or one that cannot be reached ends the command with one line and exit code 2.
+    """
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from giftflow.db import is_sqlite, make_engine, migration_status, sqlite_path
+
+    url = get_settings().database_url
     try:
+        where = describe_database(url)
+        path = sqlite_path(url)
+    except ArgumentError as exc:
+        fail(f"GIFTFLOW_DATABASE_URL is not a valid database URL: {_first_line(exc)}")
+    not_migrated = f"database not migrated: run giftflow migrate (database: {where})"
+    if path is not None and not path.is_file():
+        fail(not_migrated)
+    if is_sqlite(url) and path is None:
+        fail(not_migrated)  # an in-memory database is empty by definition
+    engine = make_engine(url, pool_size=1)
+    try:
+        try:
+            current, head = migration_status(url, engine)
+        except DBAPIError as exc:
+            fail(f"cannot connect to the database: {_first_line(exc)} (database: {where})")
+        if current is None:
+            fail(not_migrated)
+        if current != head:
+            if _revision_known(url, current):
+                fail(
+                    f"database not migrated: at revision {current}, head is {head}: "
+                    f"run giftflow migrate (database: {where})"
+                )
+            fail(
+                f"database at revision {current}, unknown to this giftflow (head {head}): "
+                f"upgrade giftflow (database: {where})"
+            )
         yield engine
     finally:
         engine.dispose()
@@ -80,10 +156,10 @@ def migrate(revision: str = typer.Argument("head", help="Alembic revision.")) ->
 @app.command()
 def reconcile() -> None:
     """Rebuild every balance from the postings; exit 1 on any difference."""
-    from giftflow.ledger.reconcile import reconcile as run_reconcile
+    from giftflow.ledger.reconcile_repository import reconcile as run_reconcile
 
-    with database() as engine, console.status("Replaying the ledger…"), engine.connect() as conn:
-        report = run_reconcile(conn)
+    with database() as engine, console.status("Replaying the ledger…"):
+        report = run_reconcile(engine)
     console.print(
         f"{report.accounts} accounts, {report.transactions} transactions, "
         f"{report.postings} postings"
@@ -99,18 +175,42 @@ def reconcile() -> None:
     raise typer.Exit(1)
 
 
-@policy_app.command("check")
-def policy_check(file: Path = typer.Argument(..., help="Policy document (TOML or JSON).")) -> None:
-    """Validate a policy document; print every problem; exit 1 if any."""
-    from giftflow.money.policy import check_policy_file
+def _policy_problems(file: Path) -> tuple[str, list[str]]:
+    """(what was checked, its problems): a path that exists wins over a shipped profile name."""
+    from giftflow.errors import InvalidPolicy
+    from giftflow.money.policy import check_policy_file, list_profiles, load_profile
 
-    problems = check_policy_file(file)
+    if file.exists():
+        if not file.is_file():
+            return str(file), [f"(document): {file} is not a file"]
+        return str(file), check_policy_file(file)
+    name = str(file)
+    if name not in list_profiles():
+        shipped = ", ".join(list_profiles())
+        return name, [f"(document): no such file or shipped profile {name} (shipped: {shipped})"]
+    try:
+        load_profile(name)
+    except InvalidPolicy as exc:
+        return f"profile {name}", list(exc.details.get("problems") or [exc.message])
+    return f"profile {name}", []
+
+
+@policy_app.command("check")
+def policy_check(
+    file: Path = typer.Argument(
+        ..., metavar="FILE|PROFILE", help="Policy document (TOML or JSON) or shipped profile name."
+    ),
+) -> None:
+    """Validate a policy document or shipped profile; print every problem; exit 1 if any."""
+    label, problems = _policy_problems(file)
     if problems:
         for problem in problems:
-            err.print(f"[red]✗[/red] {problem}")
-        err.print(f"{file}: {len(problems)} problem(s)")
+            err.print(f"[red]✗[/red] {problem}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"{label}: {len(problems)} problem(s)", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    console.print(f"[green]✓[/green] {file} is a valid economy policy")
+    console.print(
+        f"[green]✓[/green] {label} is a valid economy policy", highlight=False, soft_wrap=True
+    )
 
 
 @policy_app.command("load")
@@ -141,9 +241,9 @@ def policy_list() -> None:
     from giftflow.money.policy import list_profiles
     from giftflow.money.repository import stored_versions
 
-    console.print("shipped profiles: " + ", ".join(list_profiles()))
     with database() as engine, engine.connect() as conn:
         rows = stored_versions(conn)
+    console.print("shipped profiles: " + ", ".join(list_profiles()))
     table = Table("policy", "version", "effective from", title="stored versions")
     for policy_id, version, effective in rows:
         table.add_row(policy_id, str(version), str(effective))
@@ -152,21 +252,30 @@ def policy_list() -> None:
 
 @apikey_app.command("create")
 def apikey_create(
-    name: str = typer.Option(..., help="Who or what the key is for."),
-    scope: list[str] = typer.Option(["platform"], help="admin and/or platform (repeatable)."),
+    name: str = typer.Option(
+        ..., help="Who or what the key is for; unique, and never reused after revocation."
+    ),
+    scope: list[str] | None = typer.Option(
+        None, help="admin or platform (required; repeat for both)."
+    ),
 ) -> None:
     """Create an API key and print it once (only its SHA-256 digest is stored)."""
-    from giftflow.auth.apikeys import create_api_key
+    from giftflow.auth.apikeys import SCOPES, create_api_key
     from giftflow.clock import SystemClock
     from giftflow.db import unit_of_work
     from giftflow.errors import GiftflowError
 
+    choices = ", ".join(sorted(SCOPES))
+    if not scope:
+        fail(f"--scope is required: one or more of {choices} (repeat --scope for several)")
+    unknown = sorted(set(scope) - SCOPES)
+    if unknown:
+        fail(f"unknown scope {', '.join(unknown)}: --scope must be one of {choices}")
     try:
         with database() as engine, unit_of_work(engine) as conn:
             plaintext, record = create_api_key(conn, name, set(scope), SystemClock().now())
     except GiftflowError as exc:
-        err.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(2) from exc
+        fail(exc.message)
     err.print(f"key {record.prefix}… for {name!r} with scopes {sorted(record.scopes)}")
     print(plaintext)
 
@@ -202,17 +311,42 @@ def apikey_revoke(prefix: str = typer.Argument(..., help="The key's prefix, as l
 @app.command()
 def token(
     user_id: str = typer.Argument(..., help="The platform's user id."),
-    ttl: int = typer.Option(900, help="Lifetime in seconds."),
+    ttl: int | None = typer.Option(
+        None,
+        help="Lifetime in seconds (default GIFTFLOW_JWT_TTL_SECONDS; "
+        "at most GIFTFLOW_JWT_MAX_TTL_SECONDS, 900 unless set).",
+    ),
 ) -> None:
     """Mint a short-lived user token (for demos and tests; platforms sign their own)."""
-    from giftflow.auth.tokens import mint_user_token
+    from giftflow.auth.tokens import TokenRequestInvalid, mint_user_token
     from giftflow.clock import SystemClock
+    from giftflow.ids import is_user_id
 
     settings = get_settings()
+    maximum = settings.jwt_max_ttl_seconds
+    if not is_user_id(user_id):
+        fail(f"invalid user id {user_id!r}: 1-64 characters of A-Z a-z 0-9 _ . -")
+    if ttl is None:
+        ttl = settings.jwt_ttl_seconds
+        if not 1 <= ttl <= maximum:
+            fail(
+                f"GIFTFLOW_JWT_TTL_SECONDS is {ttl}, outside 1..{maximum} "
+                "(GIFTFLOW_JWT_MAX_TTL_SECONDS); pass --ttl"
+            )
+    elif not 1 <= ttl <= maximum:
+        fail(
+            f"--ttl must be between 1 and {maximum} seconds, not {ttl} "
+            "(the maximum is GIFTFLOW_JWT_MAX_TTL_SECONDS)"
+        )
     if not settings.jwt_secret:
-        err.print("[red]GIFTFLOW_JWT_SECRET is not set.[/red]")
-        raise typer.Exit(2)
-    print(mint_user_token(user_id, settings.jwt_secret, SystemClock().now(), ttl))
+        fail("GIFTFLOW_JWT_SECRET is not set.")
+    try:
+        minted = mint_user_token(
+            user_id, settings.jwt_secret, SystemClock().now(), ttl, max_ttl_seconds=maximum
+        )
+    except TokenRequestInvalid as exc:
+        fail(str(exc))
+    print(minted)
 
 
 def main() -> None:  # pragma: no cover

@@ -37,3 +37,8 @@ class FrozenClock:
     def set(self, when: datetime) -> None:
         with self._lock:
             self._now = when
+
+
+def rfc3339(value: datetime) -> str:
+    """An aware time as RFC 3339 in UTC (``2026-01-01T00:00:00Z``), as every response shows it."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

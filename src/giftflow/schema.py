@@ -2,9 +2,16 @@
 
 Amounts are BIGINT in the asset's minor unit. Invariants the database can hold are CHECKs here:
 posting amounts are positive, and an account whose class may not go negative never does.
+
+Every timestamp column is ``UTCDateTime``: an aware time in any offset is stored as UTC and read
+back aware in UTC, on both databases (SQLite keeps no offset; without this a ``-05:00`` expiry
+would be stored as wall-clock time and fire five hours early).
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -24,6 +31,32 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A point in time: aware in, stored as UTC, aware (UTC) out. Naive times are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(f"timestamps must be timezone-aware datetimes, not {value!r}")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        stored: datetime = value
+        if stored.tzinfo is None:
+            return stored.replace(tzinfo=UTC)  # SQLite: stored as UTC without an offset
+        return stored.astimezone(UTC)
+
 
 # BIGINT on PostgreSQL; SQLite wants INTEGER for a rowid alias primary key.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -49,7 +82,7 @@ accounts = Table(
     Column("owner_id", String(64), nullable=True),
     Column("may_go_negative", Boolean, nullable=False),
     Column("balance", BigInteger, nullable=False, server_default="0"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("path", "asset", "shard"),
     CheckConstraint("may_go_negative OR balance >= 0", name="non_negative"),
     Index(None, "owner_id"),
@@ -64,7 +97,7 @@ transactions = Table(
     Column("policy_version", String(64), nullable=True),
     Column("memo", String(500), nullable=True),
     Column("meta", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 # One row per posting: value moves from the debit (source) account to the credit (destination)
@@ -81,7 +114,7 @@ postings = Table(
     # locked; `giftflow reconcile` checks that every posting's accounts exist.
     Column("debit_account_id", Id, nullable=False),
     Column("credit_account_id", Id, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("txn_id", "seq"),
     CheckConstraint("amount > 0", name="positive"),
     CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
@@ -97,7 +130,7 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("status_code", SmallInteger, nullable=False),
     Column("response", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("scope", "key"),
     Index(None, "created_at"),
 )
@@ -112,12 +145,12 @@ pending_transfers = Table(
     Column("asset", String(8), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("state", String(16), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", UTCDateTime(), nullable=True),
     # Once handed to an outside party (a payout provider) expiry must never void it.
     Column("submitted", Boolean, nullable=False, server_default="0"),
     Column("resolved_txn_id", Id, ForeignKey("transactions.id"), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     CheckConstraint("amount > 0", name="positive"),
     CheckConstraint("state IN ('pending', 'posted', 'voided')", name="state"),
     Index(None, "state", "expires_at"),
@@ -141,8 +174,8 @@ users = Table(
     Column("age_verified", Boolean, nullable=False, server_default="0"),
     Column("follower_count", BigInteger, nullable=False, server_default="0"),
     Column("kyc_status", String(16), nullable=False, server_default="none"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     CheckConstraint("follower_count >= 0", name="followers"),
 )
 
@@ -152,10 +185,11 @@ api_keys = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("prefix", String(24), nullable=False),
     Column("digest", String(64), nullable=False, unique=True),
-    Column("name", String(100), nullable=False),
+    # Unique over all keys, revoked ones included: a name always means one key (0003).
+    Column("name", String(100), nullable=False, unique=True),
     Column("scopes", String(200), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
 )
 
 policy_versions = Table(
@@ -163,8 +197,8 @@ policy_versions = Table(
     metadata,
     Column("policy_id", String(64), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("effective_from", DateTime(timezone=True), nullable=False),
+    Column("effective_from", UTCDateTime(), nullable=False),
     Column("document", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("policy_id", "version"),
 )

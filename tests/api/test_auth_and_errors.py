@@ -31,6 +31,7 @@ def test_unknown_api_key_and_garbage_token_are_401(api: Api) -> None:
 
 
 def test_expired_token_is_401_and_leeway_is_honoured(api: Api) -> None:
+    api.create_users("u1")
     headers = api.user("u1", ttl=60)
     api.clock.advance(timedelta(seconds=60 + 29))
     assert api.client.get("/v1/wallet", headers=headers).status_code == 200
@@ -68,6 +69,10 @@ def test_wrong_scope_is_403(api: Api) -> None:
         403,
         "forbidden",
     )
+    # KYC status and age are the platform's to set: an admin-only key may not
+    r = api.client.put("/v1/users/u1", json={"kyc_status": "verified"}, headers=api.admin())
+    assert error(r) == (403, "forbidden")
+    assert error(api.client.get("/v1/users/u1", headers=api.admin())) == (404, "not_found")
     # an admin-only key may not use a user-only endpoint as if it were a user
     assert error(api.client.get("/v1/wallet", headers=api.admin())) == (403, "forbidden")
 
@@ -81,8 +86,11 @@ def test_user_cannot_read_another_users_wallet(api: Api) -> None:
     # and the answer is the same as for a user that does not exist
     r2 = api.client.get("/v1/users/nobody/wallet", headers=api.user("mallory"))
     assert r2.json() == r.json()
-    # the platform may read anyone's
+    # the platform may read anyone's; a user it never created is 404, like the profile
     assert api.client.get("/v1/users/alice/wallet", headers=api.platform()).status_code == 200
+    r3 = api.client.get("/v1/users/nobody/wallet", headers=api.platform())
+    assert error(r3) == (404, "not_found")
+    assert error(api.client.get("/v1/users/nobody", headers=api.platform())) == (404, "not_found")
 
 
 def test_unknown_fields_and_float_amounts_are_422(api: Api) -> None:

@@ -12,6 +12,31 @@ from sqlalchemy.exc import OperationalError
 from giftflow.clock import FrozenClock
 from giftflow.db import make_engine
 from giftflow.ledger.writer import LedgerWriter
+from tests.conftest import make_users
+
+# The users the ledger tests move value for; the platform must create a user before value moves.
+CAST = (
+    "a",
+    "b",
+    "c",
+    "alice",
+    "bob",
+    "carol",
+    "c0",
+    "c1",
+    "x",
+    "u",
+    "q",
+    "m",
+    "one",
+    "poor",
+    "s1",
+    "s2",
+    "s3",
+    "f1",
+    "f2",
+    "f3",
+)
 
 
 class CommitFaults:
@@ -51,6 +76,7 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def reader(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url, pool_size=2)
+    make_users(engine, *CAST)
     yield engine
     engine.dispose()
 
@@ -58,6 +84,7 @@ def reader(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def writer(database_url: str, clock: FrozenClock) -> Iterator[LedgerWriter]:
     engine = make_engine(database_url, writer=True)
+    make_users(engine, *CAST)
     w = LedgerWriter(engine, clock, shard=1, max_batch=500)
     w.start()
     yield w

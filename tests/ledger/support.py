@@ -8,10 +8,11 @@ from giftflow.ledger import read_repository as reads
 from giftflow.ledger.commands import TransferCommand
 from giftflow.ledger.idempotency import IdempotencyRequest, Outcome, fingerprint
 from giftflow.ledger.model import Posting
-from giftflow.ledger.reconcile import reconcile
+from giftflow.ledger.reconcile_repository import reconcile
 from giftflow.ledger.writer import LedgerWriter
 
 GRANTS = "platform:equity:grants"
+POLICY = "standard@1"  # the policy version test transactions record
 
 
 def key(name: str, payload: object = None, scope: str = "test") -> IdempotencyRequest:
@@ -28,10 +29,8 @@ def transfer(
 ) -> Outcome:
     payload = [source, destination, asset, amount]
     return writer.execute(
-        TransferCommand(
-            [Posting(source, destination, asset, amount)],
-            idempotency=key(idem, payload) if idem else None,
-        )
+        TransferCommand([Posting(source, destination, asset, amount)], policy_version=POLICY),
+        idempotency=key(idem, payload) if idem else None,
     )
 
 
@@ -44,10 +43,8 @@ def grant(writer: LedgerWriter, account: str, amount: int, asset: str = "COIN") 
 def balance(engine: Engine, path: str, asset: str = "COIN") -> int:
     with engine.connect() as conn:
         rows = reads.balances(conn, path=path)
-    return sum(int(r.balance) for r in rows if r.asset == asset)
+    return sum(total for _, row_asset, total in rows if row_asset == asset)
 
 
 def assert_clean(engine: Engine) -> None:
-    with engine.connect() as conn:
-        report = reconcile(conn)
-    assert report.differences == []
+    assert reconcile(engine).differences == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -20,19 +21,21 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Engine
 
+from giftflow.errors import CoinsNotTransferable
 from giftflow.ledger import read_repository as reads
 from giftflow.ledger.commands import Command, TransferCommand
 from giftflow.ledger.idempotency import Outcome
 from giftflow.ledger.model import Posting
-from giftflow.ledger.pending import CreatePending, ResolvePending
-from giftflow.ledger.reconcile import reconcile
+from giftflow.ledger.pending import CreatePending, PendingAction, ResolvePending
+from giftflow.ledger.reconcile_repository import reconcile
 from giftflow.ledger.reversal import ReverseTransaction
 from giftflow.ledger.writer import LedgerWriter
 
-from .support import key
+from .support import POLICY, key
 
 USERS = ["user:s1:coins", "user:s2:coins", "user:s3:coins"]
-ALL = [*USERS, "platform:revenue:gifts", "platform:equity:grants"]
+SINKS = ["platform:revenue:gifts", "platform:revenue:items", "platform:equity:corrections"]
+ALL = [*SINKS, "platform:equity:grants"]
 HOLD = "platform:holding:pending"
 amounts = st.integers(min_value=1, max_value=60)
 
@@ -52,15 +55,15 @@ def run(writer: LedgerWriter, engine: Engine) -> None:
         def db_balances(self) -> dict[str, int]:
             with engine.connect() as conn:
                 rows = reads.balances(conn)
-            return {r.path: int(r.balance) for r in rows if r.asset == "COIN"}
+            return {path: total for path, asset, total in rows if asset == "COIN"}
 
         def apply(self, postings: list[tuple[str, str, int]]) -> None:
             for src, dst, amount in postings:
                 self.model[src] = self.model.get(src, 0) - amount
                 self.model[dst] = self.model.get(dst, 0) + amount
 
-        def execute(self, cmd: Command) -> Outcome:
-            outcome = writer.execute(cmd)
+        def execute(self, cmd: Command, ireq: Any = None) -> Outcome:
+            outcome = writer.execute(cmd, idempotency=ireq)
             assert outcome.status < 500, outcome.body
             if outcome.ok and not outcome.replayed:
                 body = outcome.body.get("transaction", outcome.body)
@@ -74,7 +77,9 @@ def run(writer: LedgerWriter, engine: Engine) -> None:
         @rule(target=txns, dst=st.sampled_from(USERS), amount=amounts)
         def grant(self, dst: str, amount: int) -> str:
             out = self.execute(
-                TransferCommand([Posting("platform:equity:grants", dst, "COIN", amount)])
+                TransferCommand(
+                    [Posting("platform:equity:grants", dst, "COIN", amount)], policy_version=POLICY
+                )
             )
             return str(out.body["id"])
 
@@ -82,12 +87,10 @@ def run(writer: LedgerWriter, engine: Engine) -> None:
         def keyed_transfer(
             self, src: str, dst: str, amount: int
         ) -> tuple[Any, Outcome, str, str, int]:
-            if src == dst:
-                dst = "platform:revenue:gifts"
             body = [src, dst, amount]
             ireq = self.fresh_key(body)
             out = self.execute(
-                TransferCommand([Posting(src, dst, "COIN", amount)], idempotency=ireq)
+                TransferCommand([Posting(src, dst, "COIN", amount)], policy_version=POLICY), ireq
             )
             before = self.model.get(src, 0) + (amount if out.status == 201 else 0)
             assert (out.status == 201) == (before >= amount), (out.body, before)
@@ -98,14 +101,16 @@ def run(writer: LedgerWriter, engine: Engine) -> None:
             ireq, first, src, dst, amount = item
             if same_body:
                 again = self.execute(
-                    TransferCommand([Posting(src, dst, "COIN", amount)], idempotency=ireq)
+                    TransferCommand([Posting(src, dst, "COIN", amount)], policy_version=POLICY),
+                    ireq,
                 )
                 assert again.replayed and again.status == first.status
                 assert again.body == first.body
             else:
                 changed = type(ireq)(ireq.scope, ireq.key, "0" * 64)
                 again = self.execute(
-                    TransferCommand([Posting(src, dst, "COIN", amount + 1)], idempotency=changed)
+                    TransferCommand([Posting(src, dst, "COIN", amount + 1)], policy_version=POLICY),
+                    changed,
                 )
                 assert again.status == 409 and again.error_code == "idempotency_key_reused"
 
@@ -114,7 +119,9 @@ def run(writer: LedgerWriter, engine: Engine) -> None:
             """Several debits queued together: each is checked against the running balance."""
             futures = [
                 writer.submit_future(
-                    TransferCommand([Posting(src, "platform:revenue:gifts", "COIN", a)])
+                    TransferCommand(
+                        [Posting(src, "platform:revenue:gifts", "COIN", a)], policy_version=POLICY
+                    )
                 )
                 for a in amounts_
             ]
@@ -125,12 +132,20 @@ def run(writer: LedgerWriter, engine: Engine) -> None:
                 if ok:
                     self.apply([(src, "platform:revenue:gifts", a)])
 
-        @rule(target=txns, src=st.sampled_from(USERS), dst=st.sampled_from(USERS), amount=amounts)
+        @rule(target=txns, src=st.sampled_from(USERS), dst=st.sampled_from(SINKS), amount=amounts)
         def transfer(self, src: str, dst: str, amount: int) -> str:
-            if src == dst:
-                return "0"
-            out = self.execute(TransferCommand([Posting(src, dst, "COIN", amount)]))
+            out = self.execute(
+                TransferCommand([Posting(src, dst, "COIN", amount)], policy_version=POLICY)
+            )
             return str(out.body["id"]) if out.status == 201 else "0"
+
+        @rule(src=st.sampled_from(USERS), dst=st.sampled_from(USERS), amount=amounts)
+        def coins_between_users(self, src: str, dst: str, amount: int) -> None:
+            """Never allowed: refused before it reaches the writer, nothing moves."""
+            if src == dst:
+                return
+            with pytest.raises(CoinsNotTransferable):
+                TransferCommand([Posting(src, dst, "COIN", amount)], policy_version=POLICY)
 
         @rule(txn=consumes(txns))
         def reverse(self, txn: str) -> None:
@@ -140,16 +155,19 @@ def run(writer: LedgerWriter, engine: Engine) -> None:
             assert out.status == 201 or out.error_code in ("insufficient_funds", "already_reversed")
 
         @rule(
-            target=pendings, src=st.sampled_from(USERS), dst=st.sampled_from(USERS), amount=amounts
+            target=pendings, src=st.sampled_from(USERS), dst=st.sampled_from(SINKS), amount=amounts
         )
         def hold(self, src: str, dst: str, amount: int) -> str:
-            if src == dst:
-                return "0"
-            out = self.execute(CreatePending(src, dst, "COIN", amount, expires_at=None))
+            out = self.execute(
+                CreatePending(src, dst, "COIN", amount, expires_at=None, policy_version=POLICY)
+            )
             return str(out.body["id"]) if out.status == 201 else "0"
 
-        @rule(pending=consumes(pendings), action=st.sampled_from(["post", "void"]))
-        def resolve(self, pending: str, action: str) -> None:
+        @rule(
+            pending=consumes(pendings),
+            action=st.sampled_from([PendingAction.POST, PendingAction.VOID]),
+        )
+        def resolve(self, pending: str, action: PendingAction) -> None:
             if pending == "0":
                 return
             out = self.execute(ResolvePending(int(pending), action))
@@ -157,9 +175,7 @@ def run(writer: LedgerWriter, engine: Engine) -> None:
 
         @invariant()
         def books_balance(self) -> None:
-            with engine.connect() as conn:
-                report = reconcile(conn)
-            assert report.differences == []
+            assert reconcile(engine).differences == []
             db = self.db_balances()
             for path in USERS:
                 assert db.get(path, 0) >= 0

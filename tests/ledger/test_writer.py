@@ -15,24 +15,24 @@ from giftflow.ledger.model import Posting
 from giftflow.ledger.writer import LedgerWriter
 from giftflow.schema import id_blocks
 
-from .support import GRANTS, assert_clean, balance, grant, key, transfer
+from .support import GRANTS, POLICY, assert_clean, balance, grant, key, transfer
 
 
 def test_transfer_moves_value_and_books_balance(writer: LedgerWriter, reader: Engine) -> None:
     grant(writer, "user:alice:coins", 100)
-    out = transfer(writer, "user:alice:coins", "user:bob:coins", 30)
+    out = transfer(writer, "user:alice:coins", "platform:revenue:gifts", 30)
     assert out.status == 201
     assert out.body["postings"] == [
         {
             "source": "user:alice:coins",
-            "destination": "user:bob:coins",
+            "destination": "platform:revenue:gifts",
             "asset": "COIN",
             "amount": 30,
             "display": "30",
         }
     ]
     assert balance(reader, "user:alice:coins") == 70
-    assert balance(reader, "user:bob:coins") == 30
+    assert balance(reader, "platform:revenue:gifts") == 30
     assert balance(reader, GRANTS) == -100
     assert_clean(reader)
 
@@ -42,7 +42,10 @@ def test_overdraft_fails_alone_inside_one_batch(writer: LedgerWriter, reader: En
     grant(writer, "user:alice:coins", 100)
     futures: list[Future[Outcome]] = [
         writer.submit_future(
-            TransferCommand([Posting("user:alice:coins", "platform:revenue:gifts", "COIN", 30)])
+            TransferCommand(
+                [Posting("user:alice:coins", "platform:revenue:gifts", "COIN", 30)],
+                policy_version=POLICY,
+            )
         )
         for _ in range(10)
     ]
@@ -64,7 +67,8 @@ def test_multi_posting_transaction_is_atomic(writer: LedgerWriter, reader: Engin
                 Posting("user:alice:coins", "platform:revenue:gifts", "COIN", 40),
                 Posting("platform:diamonds:issued", "creator:carol:diamonds", "DIAMOND", 2000),
                 Posting("user:alice:coins", "platform:revenue:gifts", "COIN", 20),
-            ]
+            ],
+            policy_version=POLICY,
         )
     )
     assert out.error_code == "insufficient_funds"
@@ -75,30 +79,30 @@ def test_multi_posting_transaction_is_atomic(writer: LedgerWriter, reader: Engin
 
 def test_same_key_same_body_replays_first_outcome(writer: LedgerWriter, reader: Engine) -> None:
     grant(writer, "user:alice:coins", 10)
-    first = transfer(writer, "user:alice:coins", "user:bob:coins", 10, idem="k1")
-    again = transfer(writer, "user:alice:coins", "user:bob:coins", 10, idem="k1")
+    first = transfer(writer, "user:alice:coins", "platform:revenue:gifts", 10, idem="k1")
+    again = transfer(writer, "user:alice:coins", "platform:revenue:gifts", 10, idem="k1")
     assert first.status == again.status == 201
     assert again.replayed and again.body == first.body
-    assert balance(reader, "user:bob:coins") == 10
+    assert balance(reader, "platform:revenue:gifts") == 10
 
 
 def test_first_refusal_is_replayed_even_after_funds_arrive(
     writer: LedgerWriter, reader: Engine
 ) -> None:
-    refused = transfer(writer, "user:alice:coins", "user:bob:coins", 10, idem="k2")
+    refused = transfer(writer, "user:alice:coins", "platform:revenue:gifts", 10, idem="k2")
     assert refused.error_code == "insufficient_funds"
     grant(writer, "user:alice:coins", 10)
-    again = transfer(writer, "user:alice:coins", "user:bob:coins", 10, idem="k2")
+    again = transfer(writer, "user:alice:coins", "platform:revenue:gifts", 10, idem="k2")
     assert again.error_code == "insufficient_funds" and again.replayed
-    assert balance(reader, "user:bob:coins") == 0
+    assert balance(reader, "platform:revenue:gifts") == 0
 
 
 def test_same_key_different_body_is_refused(writer: LedgerWriter, reader: Engine) -> None:
     grant(writer, "user:alice:coins", 10)
-    transfer(writer, "user:alice:coins", "user:bob:coins", 5, idem="k3")
-    other = transfer(writer, "user:alice:coins", "user:bob:coins", 6, idem="k3")
+    transfer(writer, "user:alice:coins", "platform:revenue:gifts", 5, idem="k3")
+    other = transfer(writer, "user:alice:coins", "platform:revenue:gifts", 6, idem="k3")
     assert other.status == 409 and other.error_code == "idempotency_key_reused"
-    assert balance(reader, "user:bob:coins") == 5
+    assert balance(reader, "platform:revenue:gifts") == 5
 
 
 def test_duplicate_keys_in_one_batch_move_money_once(writer: LedgerWriter, reader: Engine) -> None:
@@ -106,15 +110,16 @@ def test_duplicate_keys_in_one_batch_move_money_once(writer: LedgerWriter, reade
     futures = [
         writer.submit_future(
             TransferCommand(
-                [Posting("user:alice:coins", "user:bob:coins", "COIN", 7)],
-                idempotency=key("dup", 7),
-            )
+                [Posting("user:alice:coins", "platform:revenue:gifts", "COIN", 7)],
+                policy_version=POLICY,
+            ),
+            idempotency=key("dup", 7),
         )
         for _ in range(5)
     ]
     outcomes = [f.result(30) for f in futures]
     assert sum(1 for o in outcomes if o.status == 201 and not o.replayed) == 1
-    assert balance(reader, "user:bob:coins") == 7
+    assert balance(reader, "platform:revenue:gifts") == 7
 
 
 class DuplicateBlockRows:
@@ -145,7 +150,10 @@ def test_poison_command_fails_alone(writer: LedgerWriter, reader: Engine) -> Non
     """A batch holding a constraint violation: every other command in it still commits."""
     grant(writer, "user:alice:coins", 100)
     items: list[Command] = [
-        TransferCommand([Posting("user:alice:coins", "user:bob:coins", "COIN", 1)])
+        TransferCommand(
+            [Posting("user:alice:coins", "platform:revenue:gifts", "COIN", 1)],
+            policy_version=POLICY,
+        )
         for _ in range(20)
     ]
     items.insert(7, Poison())
@@ -153,7 +161,7 @@ def test_poison_command_fails_alone(writer: LedgerWriter, reader: Engine) -> Non
     outcomes = [f.result(60) for f in futures]
     assert outcomes[7].status == 500 and outcomes[7].error_code == "ledger_write_failed"
     assert [o.status for n, o in enumerate(outcomes) if n != 7] == [201] * 20
-    assert balance(reader, "user:bob:coins") == 20
+    assert balance(reader, "platform:revenue:gifts") == 20
     assert_clean(reader)
 
 
@@ -166,7 +174,7 @@ def test_full_queue_is_refused_with_retry_after(database_url: str, reader: Engin
     w.start()
 
     def cmd() -> TransferCommand:
-        return TransferCommand([Posting(GRANTS, "user:x:coins", "COIN", 1)])
+        return TransferCommand([Posting(GRANTS, "user:x:coins", "COIN", 1)], policy_version=POLICY)
 
     try:
         # Holding the writer's (re-entrant) lock keeps it from draining while we fill the queue.
@@ -190,15 +198,15 @@ def test_idempotency_keys_are_kept_24h_then_purged(
     from giftflow.ledger.maintenance import PurgeIdempotencyKeys
 
     grant(writer, "user:a:coins", 10)
-    first = transfer(writer, "user:a:coins", "user:b:coins", 1, idem="old")
+    first = transfer(writer, "user:a:coins", "platform:revenue:items", 1, idem="old")
     clock.advance(timedelta(hours=47))
-    transfer(writer, "user:a:coins", "user:b:coins", 1, idem="new")
+    transfer(writer, "user:a:coins", "platform:revenue:items", 1, idem="new")
     assert writer.execute(PurgeIdempotencyKeys(timedelta(hours=48))).body == {"purged": 0}
     clock.advance(timedelta(hours=2))
     assert writer.execute(PurgeIdempotencyKeys(timedelta(hours=48))).body == {"purged": 1}
     # within retention the key still replays; after the purge it is a new request
-    assert transfer(writer, "user:a:coins", "user:b:coins", 1, idem="new").replayed
-    again = transfer(writer, "user:a:coins", "user:b:coins", 1, idem="old")
+    assert transfer(writer, "user:a:coins", "platform:revenue:items", 1, idem="new").replayed
+    again = transfer(writer, "user:a:coins", "platform:revenue:items", 1, idem="old")
     assert not again.replayed and again.body["id"] != first.body["id"]
 
 
@@ -210,7 +218,9 @@ def test_unreachable_database_answers_503_without_splitting() -> None:
     w.start()
     try:
         futures = [
-            w.submit_future(TransferCommand([Posting(GRANTS, "user:x:coins", "COIN", 1)]))
+            w.submit_future(
+                TransferCommand([Posting(GRANTS, "user:x:coins", "COIN", 1)], policy_version=POLICY)
+            )
             for _ in range(8)
         ]
         outcomes = [f.result(60) for f in futures]

@@ -45,7 +45,11 @@ async def get_principal(request: Request, ctx: AppContext = Depends(get_context)
         record = await _api_key(ctx, credential)
         return Principal("api_key", f"apikey:{record.id}", record.scopes)
     user_id = verify_user_token(
-        credential, ctx.settings.jwt_secret, ctx.clock.now(), ctx.settings.jwt_leeway_seconds
+        credential,
+        ctx.settings.jwt_secret,
+        ctx.clock.now(),
+        ctx.settings.jwt_leeway_seconds,
+        max_ttl_seconds=ctx.settings.jwt_max_ttl_seconds,
     )
     return Principal("user", f"user:{user_id}", user_id=user_id)
 

@@ -1,12 +1,17 @@
-"""Run a value-moving request through the ledger writer under its Idempotency-Key."""
+"""Run a value-moving request through the ledger writer under its Idempotency-Key.
+
+The key's scope is the caller and the matched route template, and the fingerprint covers the
+path parameters, the query and the body, all taken from the request itself: a route only builds
+its command and hands it over, so nothing is typed twice.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Header, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext
@@ -14,36 +19,56 @@ from giftflow.errors import IdempotencyKeyRequired, ValidationFailed
 from giftflow.ledger.commands import Command
 from giftflow.ledger.idempotency import IdempotencyRequest, fingerprint
 
+MAX_KEY_LENGTH = 255
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description=(
+            "Required on every request that moves value: a unique key per intended effect. "
+            "Retrying with the same key and body returns the first outcome; see the API guide."
+        ),
+    ),
+]
+
 
 def idempotency_request(
-    request: Request, principal: Principal, route: str, payload: Any
+    request: Request, principal: Principal, body: BaseModel | None
 ) -> IdempotencyRequest:
-    key = request.headers.get("idempotency-key", "").strip()
+    key = (request.headers.get("idempotency-key") or "").strip()
     if not key:
         raise IdempotencyKeyRequired()
-    if len(key) > 255:
-        raise ValidationFailed("Idempotency-Key is longer than 255 characters.")
-    return IdempotencyRequest(f"{principal.ident} {route}", key, fingerprint(payload))
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed(f"Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.")
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    payload: dict[str, Any] = {
+        "path": dict(request.path_params),
+        "query": sorted(request.query_params.multi_items()),
+        "body": body.model_dump(mode="json") if body is not None else None,
+    }
+    return IdempotencyRequest(
+        f"{principal.ident} {request.method} {route}", key, fingerprint(payload)
+    )
 
 
-async def run_idempotent(
+async def submit_idempotent(
     ctx: AppContext,
     request: Request,
     principal: Principal,
-    route: str,
-    payload: Any,
-    build: Callable[[IdempotencyRequest], Command],
+    command: Command,
+    body: BaseModel | None = None,
 ) -> JSONResponse:
-    """Build the command (input errors are 422 and never stored), submit it, answer its outcome.
+    """Submit ``command`` under the request's key and answer its outcome.
 
+    Build the command first: input errors are 422 and never reach the writer or the key store.
     A second request with a key this process is still working on gets 409 with Retry-After; a
     duplicate that races in from another process is settled at commit by the unique key.
     """
-    ireq = idempotency_request(request, principal, route, payload)
+    ireq = idempotency_request(request, principal, body)
     ctx.inflight.acquire(ireq)
     try:
-        command = build(ireq)
-        outcome = await ctx.writer.submit(command)
+        outcome = await ctx.writer.submit(command, idempotency=ireq)
     finally:
         ctx.inflight.release(ireq)
     headers = dict(outcome.headers)

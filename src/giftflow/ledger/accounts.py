@@ -1,4 +1,4 @@
-"""The chart of accounts: which account paths exist and what each class of account may do.
+"""The chart of accounts: which account paths exist, in which assets, and what each class may do.
 
 An account is identified by ``(path, asset)``. Balances follow one sign convention for every
 account: balance = credits - debits (what it received minus what it sent). Liability and revenue
@@ -6,8 +6,12 @@ accounts (user coins, creator diamonds, revenue) are credit-normal and never go 
 issuance accounts (cash at a provider, receivables, issued coins and diamonds) are debit-normal and
 go negative as value enters the economy. Per asset, the sum over all accounts is always zero.
 
-Hot platform accounts that every batch touches are *sharded*: each writer process posts to its own
-shard row so several writers never queue on one row lock; reports sum the shards.
+Each class lists its paths exactly (a user has ``coins``, ``coins:bonus`` and ``coins:exchanged``,
+nothing else) and the assets each path may hold (coins never sit in a diamond account); anything
+else is ``invalid_account``. Hot platform accounts that every batch touches are *sharded*: each
+writer posts to its own shard row; reports sum the shards. *Mechanism* accounts (the pending
+holding account, issuance) are moved only by the ledger's own mechanisms and by features, never by
+an operator's transfer.
 """
 
 from __future__ import annotations
@@ -16,121 +20,174 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from giftflow.errors import InvalidAccount
+from giftflow.errors import AccountReserved, CoinsNotTransferable, InvalidAccount
+from giftflow.ids import USER_ID_CHARS
 
-_SEGMENT = r"[A-Za-z0-9_.\-]{1,64}"
+_NAME = r"[a-z0-9_\-]{1,64}"
+FIAT = "fiat"  # stands for every ISO 4217 currency giftflow knows
+ANY = "any"  # every asset
+
+HOLDING_PENDING = "platform:holding:pending"
+
+
+@dataclass(frozen=True, slots=True)
+class PathRule:
+    """One path template of a class and the assets it may hold (``FIAT``/``ANY`` as shorthands)."""
+
+    template: str
+    assets: tuple[str, ...]
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        pattern = re.escape(self.template)
+        pattern = pattern.replace(re.escape("{id}"), f"(?P<owner>{USER_ID_CHARS})")
+        pattern = pattern.replace(re.escape("{name}"), _NAME)
+        return re.compile(pattern)
 
 
 @dataclass(frozen=True, slots=True)
 class AccountClass:
     name: str
-    pattern: str
+    rules: tuple[PathRule, ...]
     may_go_negative: bool
     sharded: bool
+    mechanism: bool
+    owned: bool  # paths name a user id (accounts.owner_id), who must exist
     description: str
-    example: str
 
-    def matches(self, path: str) -> re.Match[str] | None:
-        return re.fullmatch(self.pattern, path)
-
-
-def _p(template: str) -> str:
-    return template.replace("{id}", f"(?P<owner>{_SEGMENT})").replace("{any}", _SEGMENT)
+    @property
+    def example(self) -> str:
+        return self.rules[0].template.replace("{id}", "42").replace("{name}", "stripe")
 
 
-# Ordered: the first class whose pattern matches the whole path wins.
+def _rules(*pairs: tuple[str, tuple[str, ...]]) -> tuple[PathRule, ...]:
+    return tuple(PathRule(t, a) for t, a in pairs)
+
+
+COIN_ONLY = ("COIN",)
+DIAMOND_ONLY = ("DIAMOND",)
+
+# Ordered: the first rule whose template matches the whole path wins.
 CHART: tuple[AccountClass, ...] = (
     AccountClass(
         "user",
-        _p(r"user:{id}(:[a-z_]+)+"),
-        False,
-        False,
-        "A viewer's spendable balances (coins, bonus coins, exchanged coins).",
-        "user:42:coins",
+        _rules(
+            ("user:{id}:coins", COIN_ONLY),
+            ("user:{id}:coins:bonus", COIN_ONLY),
+            ("user:{id}:coins:exchanged", COIN_ONLY),
+        ),
+        may_go_negative=False,
+        sharded=False,
+        mechanism=False,
+        owned=True,
+        description="A viewer's spendable coins: paid, bonus, and exchanged from diamonds.",
     ),
     AccountClass(
         "creator",
-        _p(r"creator:{id}(:[a-z_]+)+"),
-        False,
-        False,
-        "A creator's diamonds: available, in hold, reserved for withdrawals.",
-        "creator:7:diamonds",
+        _rules(
+            ("creator:{id}:diamonds", DIAMOND_ONLY),
+            ("creator:{id}:diamonds:pending", DIAMOND_ONLY),
+        ),
+        may_go_negative=False,
+        sharded=False,
+        mechanism=False,
+        owned=True,
+        description="A creator's diamonds: available, and in the earnings hold.",
     ),
     AccountClass(
         "issuance",
-        _p(r"platform:(coins|diamonds|[a-z_]+):issued"),
-        True,
-        True,
-        "Where coins and diamonds come from; goes negative by what is in circulation.",
-        "platform:coins:issued",
+        _rules(("platform:coins:issued", COIN_ONLY), ("platform:diamonds:issued", DIAMOND_ONLY)),
+        may_go_negative=True,
+        sharded=True,
+        mechanism=True,
+        owned=False,
+        description="Where coins and diamonds come from; negative by what is in circulation.",
     ),
     AccountClass(
         "cash",
-        _p(r"platform:cash:{any}"),
-        True,
-        True,
-        "Money held at a payment provider (debit-normal, negative as money comes in).",
-        "platform:cash:stripe",
+        _rules(("platform:cash:{name}", (FIAT,))),
+        may_go_negative=True,
+        sharded=True,
+        mechanism=False,
+        owned=False,
+        description="Money held at a payment provider (debit-normal, negative as money comes in).",
     ),
     AccountClass(
         "receivable",
-        _p(r"platform:receivable:{id}"),
-        True,
-        False,
-        "What a user owes after a chargeback of coins already spent.",
-        "platform:receivable:42",
+        _rules(("platform:receivable:{name}", ("COIN", FIAT))),
+        may_go_negative=True,
+        sharded=False,
+        mechanism=False,
+        owned=False,
+        description="What a user owes after a chargeback of coins already spent.",
     ),
     AccountClass(
         "revenue",
-        _p(r"platform:revenue:{any}"),
-        False,
-        True,
-        "Coins and money the platform earned (gifts, items).",
-        "platform:revenue:gifts",
+        _rules(
+            ("platform:revenue:gifts", COIN_ONLY),
+            ("platform:revenue:items", COIN_ONLY),
+            ("platform:revenue:subscriptions", COIN_ONLY),
+            ("platform:revenue:coins", (FIAT,)),
+        ),
+        may_go_negative=False,
+        sharded=True,
+        mechanism=False,
+        owned=False,
+        description="Coins and money the platform earned (gifts, items, coin sales).",
     ),
     AccountClass(
         "fees",
-        _p(r"platform:fees:{any}"),
-        False,
-        True,
-        "Fees collected or owed (store fees, cash-out fees).",
-        "platform:fees:store",
+        _rules(("platform:fees:store", (FIAT,)), ("platform:fees:cashout", ("DIAMOND", FIAT))),
+        may_go_negative=False,
+        sharded=True,
+        mechanism=False,
+        owned=False,
+        description="Fees collected or owed (store fees, cash-out fees).",
     ),
     AccountClass(
         "holding",
-        _p(r"platform:holding:{any}"),
-        False,
-        True,
-        "Value reserved by pending transfers between request and post/void.",
-        "platform:holding:pending",
+        _rules((HOLDING_PENDING, (ANY,))),
+        may_go_negative=False,
+        sharded=True,
+        mechanism=True,
+        owned=False,
+        description="Value reserved by pending transfers between request and post/void.",
     ),
     AccountClass(
         "payouts",
-        r"payouts:[a-z_]+",
-        False,
-        False,
-        "Money on its way to creators (withdrawals submitted to a provider).",
-        "payouts:in_flight",
+        _rules(("payouts:in_flight", ("DIAMOND", FIAT))),
+        may_go_negative=False,
+        sharded=False,
+        mechanism=False,
+        owned=False,
+        description="Money on its way to creators (withdrawals submitted to a provider).",
     ),
     AccountClass(
         "equity",
-        _p(r"platform:equity:{any}"),
-        True,
-        False,
-        "Operator grants and corrections (promotions, goodwill, write-offs).",
-        "platform:equity:grants",
+        _rules(
+            ("platform:equity:grants", (ANY,)),
+            ("platform:equity:corrections", (ANY,)),
+            ("platform:equity:promotions", (ANY,)),
+            ("platform:equity:writeoffs", (ANY,)),
+        ),
+        may_go_negative=True,
+        sharded=False,
+        mechanism=False,
+        owned=False,
+        description="Operator grants and corrections (promotions, goodwill, write-offs).",
     ),
     AccountClass(
         "external",
-        _p(r"external:{any}(:{any})*"),
-        True,
-        False,
-        "The world outside the books: a counterparty for opening balances and tests.",
-        "external:world",
+        _rules(("external:{name}", (ANY,)), ("external:{name}:{name}", (ANY,))),
+        may_go_negative=True,
+        sharded=False,
+        mechanism=False,
+        owned=False,
+        description="The world outside the books: a counterparty for opening balances and tests.",
     ),
 )
 
-HOLDING_PENDING = "platform:holding:pending"
+_COMPILED = tuple((cls, rule, rule.regex) for cls in CHART for rule in cls.rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +196,7 @@ class AccountSpec:
 
     path: str
     account_class: AccountClass
+    rule: PathRule
     owner_id: str | None
 
     @property
@@ -149,15 +207,59 @@ class AccountSpec:
     def sharded(self) -> bool:
         return self.account_class.sharded
 
+    @property
+    def mechanism(self) -> bool:
+        return self.account_class.mechanism
+
+    def holds(self, asset_code: str, asset_kind: str) -> bool:
+        allowed = self.rule.assets
+        return ANY in allowed or asset_code in allowed or (FIAT in allowed and asset_kind == "fiat")
+
 
 @lru_cache(maxsize=65536)  # the writer asks for every posting; paths repeat
 def classify(path: str) -> AccountSpec:
     """The class of an account path, or ``InvalidAccount`` if the chart has no such account."""
     if len(path) > 200:
         raise InvalidAccount("Account path is longer than 200 characters.", path=path[:200])
-    for cls in CHART:
-        m = cls.matches(path)
+    for cls, rule, regex in _COMPILED:
+        m = regex.fullmatch(path)
         if m:
-            owner = m.groupdict().get("owner") if cls.name in ("user", "creator") else None
-            return AccountSpec(path, cls, owner)
-    raise InvalidAccount(f"No account class in the chart matches {path!r}.", path=path)
+            owner = m.group("owner") if cls.owned else None
+            return AccountSpec(path, cls, rule, owner)
+    raise InvalidAccount(f"No account in the chart matches {path!r}.", path=path)
+
+
+@lru_cache(maxsize=65536)
+def check_account(path: str, asset_code: str, asset_kind: str) -> AccountSpec:
+    """The spec of ``path`` if it may hold ``asset``; ``InvalidAccount`` otherwise."""
+    spec = classify(path)
+    if not spec.holds(asset_code, asset_kind):
+        allowed = ", ".join(spec.rule.assets)
+        raise InvalidAccount(
+            f"{path} holds {allowed}, not {asset_code}.", path=path, asset=asset_code
+        )
+    return spec
+
+
+def check_coin_movement(source: str, destination: str, asset_code: str) -> None:
+    """Coins never move from one user to another (policy ``coins_transferable = false``)."""
+    if asset_code != "COIN":
+        return
+    a, b = classify(source), classify(destination)
+    if a.owner_id and b.owner_id and a.owner_id != b.owner_id:
+        raise CoinsNotTransferable(
+            "Coins cannot move between users; corrections go through platform:equity accounts.",
+            source=source,
+            destination=destination,
+        )
+
+
+def check_not_mechanism(path: str) -> None:
+    """Operators' transfers may not name an account that a ledger mechanism owns."""
+    spec = classify(path)
+    if spec.mechanism:
+        raise AccountReserved(
+            f"{path} belongs to the {spec.account_class.name} mechanism; it is moved only by "
+            "pending transfers and features, never directly.",
+            path=path,
+        )

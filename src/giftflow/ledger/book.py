@@ -4,7 +4,14 @@ Commands apply to the book in order. Each command either succeeds, and its posti
 the batch, or fails, and the book rolls back exactly what that command did, so one overdraft fails
 only itself. The book checks balances after each whole transaction (an account may receive and
 send within one transaction) against the running balance, which already includes earlier commands
-of the same batch. Account rows are loaded, created and locked through an ``AccountSource``.
+of the same batch, and refuses a balance past ``MAX_AMOUNT`` either way.
+
+Every account row a batch touches is locked once, up front, in id order (``preload``); a command
+that asks for an account it did not announce raises ``LateAccount`` and the writer locks the
+whole set again in order, so writers never take row locks out of order.
+
+A debit of a sharded account that may not go negative (revenue, fees) draws on this writer's shard
+first and then on the other shards, so it succeeds whenever the sum over shards allows it.
 """
 
 from __future__ import annotations
@@ -13,32 +20,41 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from giftflow.errors import InsufficientFunds
+from giftflow.errors import AmountLimitExceeded, InsufficientFunds
 from giftflow.ledger.accounts import classify
 from giftflow.ledger.model import (
     AccountKey,
+    AccountRef,
     AccountState,
     Posting,
+    ShardSet,
     StagedPosting,
     StagedTransaction,
 )
-from giftflow.money.amounts import format_amount
+from giftflow.money.amounts import MAX_AMOUNT, format_amount
 from giftflow.money.assets import get_asset
 
 
 class AccountSource(Protocol):
-    """Loads (creating when missing) and locks account rows for the current batch."""
+    """Loads (creating when missing) and locks account rows: one statement, in id order."""
 
-    def lock(self, keys: Sequence[AccountKey]) -> dict[AccountKey, AccountState]: ...
+    def lock(self, refs: Sequence[AccountRef], shard: int) -> list[AccountState]: ...
 
-    def lock_ids(self, ids: Sequence[int]) -> dict[int, AccountState]: ...
+
+class LateAccount(Exception):
+    """A command needs an account that was not locked with the batch: relock everything."""
+
+    def __init__(self, ref: AccountRef) -> None:
+        super().__init__(f"account {ref!r} was not announced before locking")
+        self.ref = ref
 
 
 class BatchExtension(Protocol):
     """A feature's own set-based writes, flushed inside the batch transaction after the ledger's.
 
     Commands stage rows with ``book.stage(extension, row)``; the writer calls ``flush`` once per
-    batch with the rows of every command that succeeded, in command order.
+    batch with the rows of every command that succeeded, in command order. An extension lives in
+    its feature's ``repository.py``: it is the one place that feature's batch SQL is written.
     """
 
     name: str
@@ -56,6 +72,7 @@ class Book:
         self._next_id = next_id
         self.accounts: dict[AccountKey, AccountState] = {}
         self._by_id: dict[int, AccountState] = {}
+        self._shard_sets: set[ShardSet] = set()
         self.transactions: list[StagedTransaction] = []
         self.staged: dict[str, tuple[BatchExtension, list[Any]]] = {}
         self.memo: dict[Any, Any] = {}
@@ -70,29 +87,40 @@ class Book:
         """The balance row a command should post to: this writer's shard for sharded classes."""
         return AccountKey(path, asset, self.shard if classify(path).sharded else 0)
 
-    def preload(self, keys: Iterable[AccountKey]) -> None:
-        missing = sorted({k for k in keys if k not in self.accounts})
-        if missing:
-            self._remember(self._source.lock(missing).values())
+    def debit_ref(self, path: str, asset: str) -> AccountKey | ShardSet:
+        """What to lock to debit ``path``: every shard if it is sharded and may not go negative."""
+        spec = classify(path)
+        if spec.sharded and not spec.may_go_negative:
+            return ShardSet(path, asset)
+        return self.key_for(path, asset)
+
+    def preload(self, refs: Iterable[AccountRef]) -> None:
+        """Lock every announced account in one ordered statement (once per batch attempt)."""
+        wanted = set(refs)
+        if wanted:
+            for state in self._source.lock(sorted(wanted, key=_ref_order), self.shard):
+                self.accounts[state.key] = state
+                self._by_id[state.id] = state
+        self._shard_sets.update(r for r in wanted if isinstance(r, ShardSet))
 
     def account(self, key: AccountKey) -> AccountState:
         state = self.accounts.get(key)
         if state is None:
-            self.preload([key])
-            state = self.accounts[key]
+            raise LateAccount(key)
         return state
 
     def account_by_id(self, account_id: int) -> AccountState:
         state = self._by_id.get(account_id)
         if state is None:
-            self._remember(self._source.lock_ids([account_id]).values())
-            state = self._by_id[account_id]
+            raise LateAccount(account_id)
         return state
 
-    def _remember(self, states: Iterable[AccountState]) -> None:
-        for s in states:
-            self.accounts[s.key] = s
-            self._by_id[s.id] = s
+    def shards(self, path: str, asset: str) -> list[AccountState]:
+        """Every locked shard row of a sharded account, this writer's first, then by id."""
+        if ShardSet(path, asset) not in self._shard_sets:
+            raise LateAccount(ShardSet(path, asset))
+        rows = [s for k, s in self.accounts.items() if k.path == path and k.asset == asset]
+        return sorted(rows, key=lambda s: (s.key.shard != self.shard, s.id))
 
     def balance(self, path: str, asset: str) -> int:
         return self.account(self.key_for(path, asset)).balance
@@ -133,21 +161,23 @@ class Book:
         kind: str,
         postings: Sequence[Posting | tuple[AccountState, AccountState, str, int]],
         *,
+        policy_version: str,
         memo: str | None = None,
         meta: dict[str, Any] | None = None,
         reverses_id: int | None = None,
-        policy_version: str | None = None,
     ) -> StagedTransaction:
-        """Stage one balanced transaction; refuse it whole if a guarded balance would go below 0."""
+        """Stage one balanced transaction; refuse it whole if a guarded balance would go below 0
+        or any balance past ``MAX_AMOUNT``. ``policy_version`` names the policy it was computed
+        under (every transaction records one)."""
         staged: list[StagedPosting] = []
-        for seq, p in enumerate(postings):
+        for p in postings:
             if isinstance(p, Posting):
-                debit = self.account(self.key_for(p.source, p.asset))
                 credit = self.account(self.key_for(p.destination, p.asset))
-                asset, amount = p.asset, p.amount
+                for debit, amount in self._debit_rows(p):
+                    staged.append(StagedPosting(len(staged), p.asset, amount, debit, credit))
             else:
                 debit, credit, asset, amount = p
-            staged.append(StagedPosting(seq, asset, amount, debit, credit))
+                staged.append(StagedPosting(len(staged), asset, amount, debit, credit))
         touched: dict[int, AccountState] = {}
         before: dict[int, int] = {}
         for sp in staged:
@@ -156,20 +186,22 @@ class Book:
                 acc.balance += delta
                 touched[acc.id] = acc
         short = [a for a in touched.values() if not a.may_go_negative and a.balance < 0]
-        if short:
-            acc = short[0]
-            unit = get_asset(acc.key.asset)
-            available, required = before[acc.id], before[acc.id] - acc.balance
+        over = [a for a in touched.values() if abs(a.balance) > MAX_AMOUNT]
+        if short or over:
+            refusal: Exception
+            if short:
+                acc = short[0]
+                refusal = _insufficient(acc.key, before[acc.id], before[acc.id] - acc.balance)
+            else:
+                refusal = AmountLimitExceeded(
+                    f"This would take {over[0].key.path} past the maximum balance {MAX_AMOUNT}.",
+                    account=over[0].key.path,
+                    asset=over[0].key.asset,
+                    maximum=MAX_AMOUNT,
+                )
             for account_id, balance in before.items():
                 touched[account_id].balance = balance
-            raise InsufficientFunds(
-                f"{acc.key.path} holds {format_amount(available, unit)} {unit.code}; "
-                f"this needs {format_amount(required, unit)}.",
-                account=acc.key.path,
-                asset=unit.code,
-                available=available,
-                required=required,
-            )
+            raise refusal
         for account_id, balance in before.items():
             self._undo_balances.setdefault(account_id, balance)
         txn = StagedTransaction(
@@ -177,13 +209,55 @@ class Book:
             kind=kind,
             created_at=self.now,
             postings=staged,
+            policy_version=policy_version,
             memo=memo,
             meta=meta,
             reverses_id=reverses_id,
-            policy_version=policy_version,
         )
         self.transactions.append(txn)
         return txn
 
+    def _debit_rows(self, p: Posting) -> list[tuple[AccountState, int]]:
+        """Which rows a posting debits: its own shard, or several shards of a guarded account."""
+        ref = self.debit_ref(p.source, p.asset)
+        if not isinstance(ref, ShardSet):
+            return [(self.account(ref), p.amount)]
+        rows = self.shards(p.source, p.asset)
+        if rows and rows[0].key.shard == self.shard and rows[0].balance >= p.amount:
+            return [(rows[0], p.amount)]  # the common case: this writer's shard suffices
+        total = sum(max(r.balance, 0) for r in rows)
+        if total < p.amount:
+            raise _insufficient(AccountKey(p.source, p.asset), total, p.amount)
+        out: list[tuple[AccountState, int]] = []
+        remaining = p.amount
+        for row in rows:
+            take = min(max(row.balance, 0), remaining)
+            if take:
+                out.append((row, take))
+                remaining -= take
+            if not remaining:
+                break
+        return out
+
     def changed_accounts(self) -> list[AccountState]:
         return [a for a in self.accounts.values() if a.balance != a.committed_balance]
+
+
+def _insufficient(key: AccountKey, available: int, required: int) -> InsufficientFunds:
+    unit = get_asset(key.asset)
+    return InsufficientFunds(
+        f"{key.path} holds {format_amount(available, unit)} {unit.code}; "
+        f"this needs {format_amount(required, unit)}.",
+        account=key.path,
+        asset=unit.code,
+        available=available,
+        required=required,
+    )
+
+
+def _ref_order(ref: AccountRef) -> tuple[int, str, str, int]:
+    if isinstance(ref, int):
+        return (0, "", "", ref)
+    if isinstance(ref, ShardSet):
+        return (1, ref.path, ref.asset, -1)
+    return (2, ref.path, ref.asset, ref.shard)

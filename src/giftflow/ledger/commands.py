@@ -1,33 +1,53 @@
 """Ledger commands: what callers submit to the writer. Each applies itself to a batch's book.
 
-A command's ``apply`` returns the JSON body of its success, or raises a ``GiftflowError`` for a
-business refusal; the writer turns either into the stored, replayable outcome. Features add their
-own commands (a gift, a purchase credit) by subclassing ``Command``; nothing here knows them.
+A command announces the accounts it will touch (``account_hints``: keys, shard sets or row ids,
+found with unlocked reads through ``ctx.repo`` where they depend on stored rows), so the writer
+can lock every row of the batch in one ordered statement. ``apply`` then returns the JSON body of
+its success, or raises a ``GiftflowError`` for a business refusal; the writer turns either into the
+stored, replayable outcome. Features add their own commands (a gift, a purchase credit) by
+subclassing ``Command``; nothing here knows them.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlalchemy import Connection
 
+from giftflow.ledger.batch_repository import BatchRepository
 from giftflow.ledger.book import Book
-from giftflow.ledger.idempotency import IdempotencyRequest
-from giftflow.ledger.model import AccountKey, Posting, StagedTransaction, validate_postings
+from giftflow.ledger.model import AccountRef, Posting, StagedTransaction, TxnKind, validate_postings
 from giftflow.ledger.views import posting_view, transaction_view
+
+
+class FeatureRepository(Protocol):
+    """A feature's batch repository: built on the batch's connection, the only SQL it runs."""
+
+    def __init__(self, conn: Connection) -> None: ...
+
+
+R = TypeVar("R", bound=FeatureRepository)
 
 
 @dataclass(slots=True)
 class BatchContext:
-    """What a command sees while it applies: the book, the batch's connection and the time."""
+    """What a command sees: the book, the ledger's batch repository and the batch's time."""
 
     book: Book
-    conn: Connection
+    repo: BatchRepository
     now: datetime
+    _repositories: dict[type[Any], Any] = field(default_factory=dict)
+
+    def repository(self, cls: type[R]) -> R:
+        """A feature's repository on this batch's connection (one instance per batch)."""
+        found: R | None = self._repositories.get(cls)
+        if found is None:
+            found = self._repositories[cls] = cls(self.repo.conn)
+        return found
 
 
 class Command(ABC):
@@ -36,11 +56,12 @@ class Command(ABC):
     kind: ClassVar[str]
     success_status: ClassVar[int] = 201
 
-    def __init__(self, *, idempotency: IdempotencyRequest | None = None) -> None:
-        self.idempotency = idempotency
+    def account_hints(self, ctx: BatchContext) -> Iterable[AccountRef]:
+        """Every account row ``apply`` will touch, locked with the rest of the batch up front.
 
-    def account_hints(self, book: Book) -> Iterable[AccountKey]:
-        """Accounts to lock up front with the rest of the batch (others load on demand)."""
+        Anything not announced makes the writer roll the attempt back and lock the whole set
+        again in order (correct, but a wasted attempt).
+        """
         return ()
 
     @abstractmethod
@@ -72,13 +93,11 @@ class TransferCommand(Command):
         self,
         postings: list[Posting],
         *,
+        policy_version: str,
         memo: str | None = None,
         meta: dict[str, Any] | None = None,
-        txn_kind: str = "transfer",
-        policy_version: str | None = None,
-        idempotency: IdempotencyRequest | None = None,
+        txn_kind: str = TxnKind.TRANSFER,
     ) -> None:
-        super().__init__(idempotency=idempotency)
         validate_postings(postings)
         self.postings = postings
         self.memo = memo
@@ -86,10 +105,10 @@ class TransferCommand(Command):
         self.txn_kind = txn_kind
         self.policy_version = policy_version
 
-    def account_hints(self, book: Book) -> Iterable[AccountKey]:
+    def account_hints(self, ctx: BatchContext) -> Iterable[AccountRef]:
         for p in self.postings:
-            yield book.key_for(p.source, p.asset)
-            yield book.key_for(p.destination, p.asset)
+            yield ctx.book.debit_ref(p.source, p.asset)
+            yield ctx.book.key_for(p.destination, p.asset)
 
     def apply(self, ctx: BatchContext) -> dict[str, Any]:
         txn = ctx.book.post(

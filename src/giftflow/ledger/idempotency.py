@@ -1,7 +1,8 @@
 """Idempotency keys: request fingerprints, the in-process in-flight registry, stored outcomes.
 
-A key is scoped to its caller and route. The fingerprint is the SHA-256 of the canonical JSON of
-the request (path parameters and body), so the same body always gives the same hash. The first
+A key is scoped to its caller and route template. The fingerprint is the SHA-256 of the canonical
+JSON of the request (path parameters, query and body), so the same request always gives the same
+hash and the same key on another transaction id is a different request. The first
 *final* outcome (success or a business refusal) is stored in the same transaction as the effect;
 failures that may be retried (401/403/422/429/5xx, a failed batch) are never stored.
 """
@@ -16,12 +17,12 @@ from typing import Any
 
 from giftflow.errors import GiftflowError, IdempotencyKeyInFlight, IdempotencyKeyReused
 
-NOT_STORED_STATUSES = frozenset({401, 403, 422, 429})
+NOT_STORED_STATUSES = frozenset({400, 401, 403, 413, 422, 429})
 
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyRequest:
-    scope: str  # e.g. "apikey:3 POST /v1/admin/transfers"
+    scope: str  # the caller and the route template: "apikey:3 POST /v1/admin/transfers"
     key: str
     request_hash: str
 

@@ -1,14 +1,29 @@
-"""Plain values the ledger works with: account keys, postings and staged rows. No I/O here."""
+"""Plain values the ledger works with: account keys, postings, staged rows, states. No I/O here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from giftflow.errors import InvalidAmount, UnbalancedTransaction
-from giftflow.ledger.accounts import classify
+from giftflow.errors import AmountLimitExceeded, InvalidAmount, UnbalancedTransaction
+from giftflow.ledger.accounts import check_account, check_coin_movement
+from giftflow.money.amounts import MAX_AMOUNT
 from giftflow.money.assets import get_asset
+
+MAX_POSTINGS = 100
+
+
+class TxnKind(StrEnum):
+    """Kinds of transaction the ledger itself writes (features add their own strings)."""
+
+    TRANSFER = "transfer"
+    PENDING = "pending"
+    PENDING_POST = "pending_post"
+    PENDING_VOID = "pending_void"
+    PENDING_EXPIRE = "pending_expire"
+    REVERSAL = "reversal"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -18,6 +33,17 @@ class AccountKey:
     path: str
     asset: str
     shard: int = 0
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ShardSet:
+    """Every shard row of a sharded account: what a debit of it may draw from."""
+
+    path: str
+    asset: str
+
+
+AccountRef = AccountKey | ShardSet | int  # a key, all shards of an account, or a row id
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,22 +56,30 @@ class Posting:
     amount: int
 
     def validate(self) -> None:
-        get_asset(self.asset)
-        if type(self.amount) is not int or not 0 < self.amount < 2**63:
-            raise InvalidAmount("Posting amounts are positive 64-bit integers.", amount=self.amount)
+        """Refuse what the chart or the limits forbid, before anything is queued."""
+        unit = get_asset(self.asset)
+        if type(self.amount) is not int or self.amount <= 0:
+            raise InvalidAmount("Posting amounts are positive integers.", amount=self.amount)
+        if self.amount > MAX_AMOUNT:
+            raise AmountLimitExceeded(
+                f"An amount is at most {MAX_AMOUNT} minor units.",
+                amount=self.amount,
+                maximum=MAX_AMOUNT,
+            )
         if self.source == self.destination:
             raise UnbalancedTransaction(
                 "A posting needs two different accounts.", account=self.source
             )
-        classify(self.source)
-        classify(self.destination)
+        check_account(self.source, unit.code, unit.kind)
+        check_account(self.destination, unit.code, unit.kind)
+        check_coin_movement(self.source, self.destination, unit.code)
 
 
 def validate_postings(postings: list[Posting]) -> None:
     if not postings:
         raise UnbalancedTransaction("A transaction needs at least one posting.")
-    if len(postings) > 100:
-        raise UnbalancedTransaction("A transaction has at most 100 postings.")
+    if len(postings) > MAX_POSTINGS:
+        raise UnbalancedTransaction(f"A transaction has at most {MAX_POSTINGS} postings.")
     for p in postings:
         p.validate()
 
@@ -76,8 +110,8 @@ class StagedTransaction:
     kind: str
     created_at: datetime
     postings: list[StagedPosting]
+    policy_version: str
     memo: str | None = None
     meta: dict[str, Any] | None = None
     reverses_id: int | None = None
-    policy_version: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -2,114 +2,95 @@
 
 Creating one moves the amount from the source into this writer's shard of the holding account, so
 it cannot be spent twice; posting moves it on to the destination, voiding moves it back. Expiry
-voids a pending transfer that is still pending, unless it was marked ``submitted`` (handed to an
-outside party such as a payout provider), which expiry never touches.
+voids a pending transfer that is still pending and past its expiry, unless it was marked
+``submitted`` (handed to an outside party such as a payout provider), which expiry never touches.
+
+States and actions are explicit (``PendingState``, ``PendingAction``) and every action checks its
+guard against the row *as locked*: another process may have submitted or resolved it since the
+candidate was picked, and its clock may differ from this writer's by seconds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
-
-from sqlalchemy import Connection, select, update
 
 from giftflow.errors import (
     InvalidAmount,
     NotFound,
     PendingTransferExpired,
+    PendingTransferNotExpired,
     PendingTransferNotPending,
+    PendingTransferSubmitted,
 )
-from giftflow.ledger.accounts import HOLDING_PENDING
-from giftflow.ledger.book import Book
+from giftflow.ledger.accounts import HOLDING_PENDING, check_not_mechanism
+from giftflow.ledger.batch_repository import PENDING_WRITES, PendingRow, PendingState
 from giftflow.ledger.commands import BatchContext, Command, staged_view
-from giftflow.ledger.idempotency import IdempotencyRequest
-from giftflow.ledger.model import AccountKey, Posting
-from giftflow.ledger.repository import aware
+from giftflow.ledger.model import AccountRef, Posting, TxnKind
 from giftflow.ledger.views import pending_view
-from giftflow.schema import pending_transfers
+
+UNRECORDED_POLICY = "unrecorded"  # pending transfers created before versions were recorded
 
 
-class PendingWrites:
-    """Batch extension: inserts and state changes of pending transfers, set-based."""
+class PendingAction(StrEnum):
+    POST = "post"
+    VOID = "void"
+    EXPIRE = "expire"
+    SUBMIT = "submit"
 
-    name = "ledger.pending"
 
-    def flush(self, conn: Connection, rows: list[tuple[str, dict[str, Any]]]) -> None:
-        inserts = [r for op, r in rows if op == "insert"]
-        if inserts:
-            conn.execute(pending_transfers.insert(), inserts)
-        # a pending transfer may change twice in one batch (create, then void): keep the last
-        latest: dict[int, dict[str, Any]] = {}
-        for op, r in rows:
-            if op == "update":
-                latest[r["p_id"]] = r
-        if latest:
-            from sqlalchemy import bindparam
+# action → (state it leads to, kind of the transaction it writes; None: no value moves)
+TRANSITIONS: dict[PendingAction, tuple[PendingState, TxnKind | None]] = {
+    PendingAction.POST: (PendingState.POSTED, TxnKind.PENDING_POST),
+    PendingAction.VOID: (PendingState.VOIDED, TxnKind.PENDING_VOID),
+    PendingAction.EXPIRE: (PendingState.VOIDED, TxnKind.PENDING_EXPIRE),
+    PendingAction.SUBMIT: (PendingState.PENDING, None),
+}
 
-            conn.execute(
-                update(pending_transfers)
-                .where(pending_transfers.c.id == bindparam("p_id"))
-                .values(
-                    state=bindparam("p_state"),
-                    submitted=bindparam("p_submitted"),
-                    resolved_txn_id=bindparam("p_resolved"),
-                    updated_at=bindparam("p_updated"),
-                ),
-                list(latest.values()),
+
+def check_transition(row: PendingRow, action: PendingAction, now: datetime) -> None:
+    """The guard of ``action`` on ``row`` as locked; raises the refusal, returns if allowed."""
+    if row.state is not PendingState.PENDING:
+        raise PendingTransferNotPending(
+            f"The pending transfer is already {row.state}.", id=str(row.id), state=row.state
+        )
+    expired = row.expired(now)
+    if action is PendingAction.SUBMIT and expired and not row.submitted:
+        raise PendingTransferExpired(id=str(row.id))
+    if action is PendingAction.POST and expired and not row.submitted:
+        raise PendingTransferExpired(id=str(row.id))
+    if action is PendingAction.EXPIRE:
+        if row.submitted:
+            raise PendingTransferSubmitted(id=str(row.id))
+        if not expired:
+            raise PendingTransferNotExpired(
+                id=str(row.id), expires_at=row.expires_at.isoformat() if row.expires_at else None
             )
 
 
-PENDING_WRITES = PendingWrites()
-
-
-def _load(ctx: BatchContext, pending_id: int) -> dict[str, Any]:
+def _load(ctx: BatchContext, pending_id: int) -> PendingRow:
     """The pending row as this batch sees it (locked on PostgreSQL), or 404."""
-    memo_key = ("ledger.pending", pending_id)
-    cached = ctx.book.memo.get(memo_key)
+    cached: PendingRow | None = ctx.book.memo.get(("ledger.pending", pending_id))
     if cached is not None:
-        return dict(cached)
-    row = (
-        ctx.conn.execute(
-            select(pending_transfers).where(pending_transfers.c.id == pending_id).with_for_update()
-        )
-        .mappings()
-        .first()
-    )
+        return replace(cached)  # a copy: the memo keeps the state before this command
+    row = ctx.repo.lock_pending(pending_id)
     if row is None:
         raise NotFound("No such pending transfer.", id=str(pending_id))
-    out = dict(row)
-    if out["expires_at"] is not None:
-        out["expires_at"] = aware(out["expires_at"])
-    return out
+    return row
 
 
-def _save(ctx: BatchContext, row: dict[str, Any], *, insert: bool = False) -> None:
-    ctx.book.remember(("ledger.pending", row["id"]), dict(row))
-    if insert:
-        ctx.book.stage(PENDING_WRITES, ("insert", dict(row)))
-    else:
-        ctx.book.stage(
-            PENDING_WRITES,
-            (
-                "update",
-                {
-                    "p_id": row["id"],
-                    "p_state": row["state"],
-                    "p_submitted": row["submitted"],
-                    "p_resolved": row["resolved_txn_id"],
-                    "p_updated": ctx.now,
-                },
-            ),
-        )
+def _save(ctx: BatchContext, row: PendingRow, *, insert: bool = False) -> None:
+    row.updated_at = ctx.now
+    ctx.book.remember(("ledger.pending", row.id), row)
+    ctx.book.stage(PENDING_WRITES, ("insert" if insert else "update", row))
 
 
-def _view(ctx: BatchContext, row: dict[str, Any]) -> dict[str, Any]:
+def _view(ctx: BatchContext, row: PendingRow) -> dict[str, Any]:
     book = ctx.book
-    paths = {
-        row[c]: book.account_by_id(row[c]).key.path
-        for c in ("debit_account_id", "credit_account_id")
-    }
+    paths = {i: book.account_by_id(i).key.path for i in row.account_ids()}
     return pending_view(row, paths)
 
 
@@ -124,19 +105,23 @@ class CreatePending(Command):
         amount: int,
         *,
         expires_at: datetime | None,
+        policy_version: str,
         memo: str | None = None,
-        idempotency: IdempotencyRequest | None = None,
     ) -> None:
-        super().__init__(idempotency=idempotency)
         Posting(source, destination, asset, amount).validate()
+        check_not_mechanism(source)
+        check_not_mechanism(destination)
+        if expires_at is not None and expires_at.tzinfo is None:
+            raise InvalidAmount("expires_at needs a time zone.", expires_at=str(expires_at))
         self.source, self.destination, self.asset, self.amount = source, destination, asset, amount
         self.expires_at = expires_at
+        self.policy_version = policy_version
         self.memo = memo
 
-    def account_hints(self, book: Book) -> Iterable[AccountKey]:
-        yield book.key_for(self.source, self.asset)
-        yield book.key_for(self.destination, self.asset)
-        yield book.key_for(HOLDING_PENDING, self.asset)
+    def account_hints(self, ctx: BatchContext) -> Iterable[AccountRef]:
+        yield ctx.book.debit_ref(self.source, self.asset)
+        yield ctx.book.key_for(self.destination, self.asset)
+        yield ctx.book.key_for(HOLDING_PENDING, self.asset)
 
     def apply(self, ctx: BatchContext) -> dict[str, Any]:
         if self.expires_at is not None and self.expires_at <= ctx.now:
@@ -145,102 +130,100 @@ class CreatePending(Command):
         hold = book.account(book.key_for(HOLDING_PENDING, self.asset))
         dest = book.account(book.key_for(self.destination, self.asset))
         txn = book.post(
-            "pending",
+            TxnKind.PENDING,
             [Posting(self.source, HOLDING_PENDING, self.asset, self.amount)],
             memo=self.memo,
+            policy_version=self.policy_version,
         )
-        row = {
-            "id": txn.id,
-            "debit_account_id": txn.postings[0].debit.id,
-            "credit_account_id": dest.id,
-            "hold_account_id": hold.id,
-            "asset": self.asset,
-            "amount": self.amount,
-            "state": "pending",
-            "expires_at": self.expires_at,
-            "submitted": False,
-            "resolved_txn_id": None,
-            "created_at": ctx.now,
-            "updated_at": ctx.now,
-        }
+        row = PendingRow(
+            id=txn.id,
+            debit_account_id=txn.postings[0].debit.id,
+            credit_account_id=dest.id,
+            hold_account_id=hold.id,
+            asset=self.asset,
+            amount=self.amount,
+            state=PendingState.PENDING,
+            expires_at=self.expires_at,
+            submitted=False,
+            resolved_txn_id=None,
+            created_at=ctx.now,
+            updated_at=ctx.now,
+            policy_version=self.policy_version,
+        )
         _save(ctx, row, insert=True)
         return {**_view(ctx, row), "transaction": staged_view(txn)}
 
 
+def _pending_hints(ctx: BatchContext, ids: Iterable[int]) -> Iterable[AccountRef]:
+    for row in ctx.repo.read_pending(ids).values():
+        yield from row.account_ids()
+
+
+def resolve(ctx: BatchContext, row: PendingRow, action: PendingAction) -> dict[str, Any]:
+    """Apply ``action`` to a locked row whose guard passed; returns the pending transfer's view."""
+    state, kind = TRANSITIONS[action]
+    if kind is None:
+        row.submitted = True
+        _save(ctx, row)
+        return _view(ctx, row)
+    book = ctx.book
+    hold = book.account_by_id(row.hold_account_id)
+    target_id = row.credit_account_id if action is PendingAction.POST else row.debit_account_id
+    txn = book.post(
+        kind,
+        [(hold, book.account_by_id(target_id), row.asset, row.amount)],
+        meta={"pending_transfer": str(row.id)},
+        policy_version=row.policy_version or UNRECORDED_POLICY,
+    )
+    row.state = state
+    row.resolved_txn_id = txn.id
+    _save(ctx, row)
+    return {**_view(ctx, row), "transaction": staged_view(txn)}
+
+
 class ResolvePending(Command):
-    """Post (to the destination) or void (back to the source) a pending transfer."""
+    """Post (to the destination), void (back to the source), submit or expire a transfer."""
 
     kind = "pending.resolve"
     success_status = 200
 
-    def __init__(
-        self, pending_id: int, action: str, *, idempotency: IdempotencyRequest | None = None
-    ) -> None:
-        super().__init__(idempotency=idempotency)
-        if action not in ("post", "void", "expire", "submit"):
-            raise ValueError(action)
+    def __init__(self, pending_id: int, action: PendingAction) -> None:
         self.pending_id = pending_id
-        self.action = action
+        self.action = PendingAction(action)
+
+    def account_hints(self, ctx: BatchContext) -> Iterable[AccountRef]:
+        return _pending_hints(ctx, [self.pending_id])
 
     def apply(self, ctx: BatchContext) -> dict[str, Any]:
         row = _load(ctx, self.pending_id)
-        if row["state"] != "pending":
-            raise PendingTransferNotPending(
-                f"The pending transfer is already {row['state']}.",
-                id=str(row["id"]),
-                state=row["state"],
-            )
-        expired = row["expires_at"] is not None and row["expires_at"] <= ctx.now
-        if self.action == "submit":
-            if expired:
-                raise PendingTransferExpired(id=str(row["id"]))
-            row["submitted"] = True
-            _save(ctx, row)
-            return _view(ctx, row)
-        if self.action == "post" and expired and not row["submitted"]:
-            raise PendingTransferExpired(id=str(row["id"]))
-        book = ctx.book
-        hold = book.account_by_id(row["hold_account_id"])
-        target_id = row["credit_account_id" if self.action == "post" else "debit_account_id"]
-        target = book.account_by_id(target_id)
-        kind = {"post": "pending_post", "void": "pending_void", "expire": "pending_expire"}
-        txn = book.post(
-            kind[self.action],
-            [(hold, target, row["asset"], row["amount"])],
-            meta={"pending_transfer": str(row["id"])},
-        )
-        row["state"] = "posted" if self.action == "post" else "voided"
-        row["resolved_txn_id"] = txn.id
-        _save(ctx, row)
-        return {**_view(ctx, row), "transaction": staged_view(txn)}
+        check_transition(row, self.action, ctx.now)
+        return resolve(ctx, row, self.action)
 
 
 class ExpirePending(Command):
-    """Void every pending transfer past its expiry that was not submitted (keyless, repeatable)."""
+    """Void pending transfers past expiry and never submitted (keyless, repeatable).
+
+    Candidates are picked without locks; each is re-checked under its row lock, so a transfer
+    another process submitted or resolved in between is left alone.
+    """
 
     kind = "pending.expire"
     success_status = 200
 
     def __init__(self, limit: int = 500) -> None:
-        super().__init__()
         self.limit = limit
+        self._candidates: list[int] = []
+
+    def account_hints(self, ctx: BatchContext) -> Iterable[AccountRef]:
+        self._candidates = ctx.repo.expired_pending_ids(ctx.now, self.limit)
+        return _pending_hints(ctx, self._candidates)
 
     def apply(self, ctx: BatchContext) -> dict[str, Any]:
-        stmt = (
-            select(pending_transfers.c.id)
-            .where(
-                pending_transfers.c.state == "pending",
-                pending_transfers.c.submitted.is_(False),
-                pending_transfers.c.expires_at <= ctx.now,
-            )
-            .order_by(pending_transfers.c.expires_at)
-            .limit(self.limit)
-        )
         voided: list[str] = []
-        for pending_id in ctx.conn.execute(stmt).scalars():
+        for pending_id in self._candidates:
             row = _load(ctx, pending_id)
-            if row["state"] != "pending":
+            if row.state is not PendingState.PENDING or row.submitted or not row.expired(ctx.now):
                 continue
-            ResolvePending(pending_id, "expire").apply(ctx)
+            resolve(ctx, row, PendingAction.EXPIRE)
             voided.append(str(pending_id))
         return {"voided": voided}

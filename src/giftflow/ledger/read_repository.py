@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
-from giftflow.ledger.repository import account_paths, aware
-from giftflow.ledger.views import (
-    amount_view,
-    pending_view,
-    posting_view,
-    rfc3339,
-    transaction_view,
-)
+from giftflow.clock import rfc3339
+from giftflow.ledger.batch_repository import BatchRepository, PendingState
+from giftflow.ledger.views import pending_view, posting_view, transaction_view
+from giftflow.money.amounts import amount_view
 from giftflow.schema import accounts, pending_transfers, postings, transactions
 
 
-def balances(conn: Connection, path: str | None = None, owner_id: str | None = None) -> list[Any]:
+def balances(
+    conn: Connection, path: str | None = None, owner_id: str | None = None
+) -> list[tuple[str, str, int]]:
     """(path, asset, balance) with shards summed, for one path or one owner."""
     stmt = select(accounts.c.path, accounts.c.asset, func.sum(accounts.c.balance).label("balance"))
     if path is not None:
@@ -28,7 +27,25 @@ def balances(conn: Connection, path: str | None = None, owner_id: str | None = N
     stmt = stmt.group_by(accounts.c.path, accounts.c.asset).order_by(
         accounts.c.path, accounts.c.asset
     )
-    return list(conn.execute(stmt))
+    return [(r.path, r.asset, int(r.balance)) for r in conn.execute(stmt)]
+
+
+def held_by_pending(conn: Connection, owner_id: str) -> dict[str, int]:
+    """Per asset, what an owner's accounts have reserved in pending transfers (not spendable)."""
+    rows = conn.execute(
+        select(pending_transfers.c.asset, func.sum(pending_transfers.c.amount))
+        .join(accounts, accounts.c.id == pending_transfers.c.debit_account_id)
+        .where(
+            accounts.c.owner_id == owner_id,
+            pending_transfers.c.state == PendingState.PENDING.value,
+        )
+        .group_by(pending_transfers.c.asset)
+    )
+    return {asset: int(total) for asset, total in rows}
+
+
+def _paths(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
+    return BatchRepository(conn).account_paths(ids)
 
 
 def transaction(conn: Connection, txn_id: int) -> dict[str, Any] | None:
@@ -40,13 +57,13 @@ def transaction(conn: Connection, txn_id: int) -> dict[str, Any] | None:
             select(postings).where(postings.c.txn_id == txn_id).order_by(postings.c.seq)
         ).mappings()
     )
-    paths = account_paths(
+    paths = _paths(
         conn, [p["debit_account_id"] for p in prows] + [p["credit_account_id"] for p in prows]
     )
     return transaction_view(
         txn_id=row["id"],
         kind=row["kind"],
-        created_at=aware(row["created_at"]),
+        created_at=row["created_at"],
         postings=[
             posting_view(
                 paths[p["debit_account_id"]], paths[p["credit_account_id"]], p["asset"], p["amount"]
@@ -61,18 +78,10 @@ def transaction(conn: Connection, txn_id: int) -> dict[str, Any] | None:
 
 
 def pending(conn: Connection, pending_id: int) -> dict[str, Any] | None:
-    row = (
-        conn.execute(select(pending_transfers).where(pending_transfers.c.id == pending_id))
-        .mappings()
-        .first()
-    )
+    row = BatchRepository(conn).read_pending([pending_id]).get(pending_id)
     if row is None:
         return None
-    out = dict(row)
-    if out["expires_at"] is not None:
-        out["expires_at"] = aware(out["expires_at"])
-    paths = account_paths(conn, [out["debit_account_id"], out["credit_account_id"]])
-    return pending_view(out, paths)
+    return pending_view(row, _paths(conn, row.account_ids()))
 
 
 def owner_history(
@@ -126,7 +135,7 @@ def owner_history(
                         "transaction": str(r.txn_id),
                         "kind": r.kind,
                         "memo": r.memo,
-                        "created_at": rfc3339(aware(r.created_at)),
+                        "created_at": rfc3339(r.created_at),
                         "account": owned[account_id],
                         **amount_view(r.asset, sign * r.amount),
                     }

@@ -1,22 +1,63 @@
-"""Reconcile: rebuild every balance from the postings and report every difference at once.
+"""Reconcile: every difference between the ledger's stored state and what its postings imply.
 
-Checks, each over the whole ledger: every stored balance equals the fold of its postings; per
-asset the balances sum to zero; no account of a non-negative class is below zero and each row's
-class flag matches the chart; every posting names existing accounts of its own asset; every
-transaction has postings; each holding account holds exactly its pending transfers. The result is
-a list of differences (empty = clean), collected rather than stopping at the first, as beancount
-does.
+Written the way beancount checks a ledger: ``reconcile_repository.gather`` reads aggregated
+*facts* in one consistent snapshot, and ``check(facts)`` is a pure function that returns every
+difference at once (an empty list means clean). The checks:
+
+- ``balance``: each account row's stored balance equals credits − debits of its postings;
+- ``zero_sum``: per asset, the balances of all accounts sum to zero;
+- ``non_negative``: no account of a class that may not go negative is below zero;
+- ``chart``: each row's path is in the chart, may hold its asset, and its stored class flag
+  (``may_go_negative``) agrees with the chart;
+- ``posting_asset``: every posting moves the asset of the accounts it names;
+- ``posting_account``: every posting names account rows that exist;
+- ``postings``: every transaction has at least one posting;
+- ``holding``: each holding account row holds exactly the pending transfers reserved in it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, select
+from giftflow.errors import GiftflowError
+from giftflow.ledger.accounts import check_account
+from giftflow.money.assets import ASSETS
 
-from giftflow.errors import InvalidAccount
-from giftflow.ledger.accounts import classify
-from giftflow.schema import accounts, pending_transfers, postings, transactions
+
+@dataclass(frozen=True, slots=True)
+class AccountFact:
+    id: int
+    path: str
+    asset: str
+    shard: int
+    balance: int
+    may_go_negative: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.path} [{self.asset}]" + (f" shard {self.shard}" if self.shard else "")
+
+
+@dataclass(frozen=True, slots=True)
+class PostingSum:
+    """Postings of one asset on one side of one account id: their count and exact total."""
+
+    account_id: int
+    asset: str
+    side: str  # "credit" or "debit"
+    count: int
+    total: int
+
+
+@dataclass(slots=True)
+class Facts:
+    accounts: list[AccountFact] = field(default_factory=list)
+    posting_sums: list[PostingSum] = field(default_factory=list)
+    transactions_without_postings: list[int] = field(default_factory=list)
+    pending_held: dict[int, int] = field(default_factory=dict)  # hold account id → pending sum
+    holding_ids: set[int] = field(default_factory=set)  # rows of the holding class
+    transactions: int = 0
+    postings: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,161 +81,100 @@ class ReconcileReport:
         return not self.differences
 
 
-def reconcile(conn: Connection) -> ReconcileReport:
+def check(facts: Facts) -> list[Difference]:
+    """Every difference the facts show, in a stable order."""
+    by_id = {a.id: a for a in facts.accounts}
+    derived: dict[int, int] = dict.fromkeys(by_id, 0)
     diffs: list[Difference] = []
-    credits = (
-        select(postings.c.credit_account_id.label("id"), func.sum(postings.c.amount).label("s"))
-        .group_by(postings.c.credit_account_id)
-        .subquery()
-    )
-    debits = (
-        select(postings.c.debit_account_id.label("id"), func.sum(postings.c.amount).label("s"))
-        .group_by(postings.c.debit_account_id)
-        .subquery()
-    )
-    rows = conn.execute(
-        select(
-            accounts.c.id,
-            accounts.c.path,
-            accounts.c.asset,
-            accounts.c.shard,
-            accounts.c.balance,
-            accounts.c.may_go_negative,
-            (func.coalesce(credits.c.s, 0) - func.coalesce(debits.c.s, 0)).label("derived"),
-        )
-        .outerjoin(credits, credits.c.id == accounts.c.id)
-        .outerjoin(debits, debits.c.id == accounts.c.id)
-        .order_by(accounts.c.path, accounts.c.asset, accounts.c.shard)
-    ).all()
+    for s in sorted(facts.posting_sums, key=lambda s: (s.account_id, s.asset, s.side)):
+        account = by_id.get(s.account_id)
+        if account is None:
+            diffs.append(
+                Difference(
+                    "posting_account",
+                    f"account id {s.account_id}",
+                    "an existing account",
+                    "missing",
+                    f"{s.count} {s.side} posting(s) name an account that does not exist",
+                )
+            )
+            continue
+        if s.asset != account.asset:
+            diffs.append(
+                Difference(
+                    "posting_asset",
+                    account.name,
+                    account.asset,
+                    s.asset,
+                    f"{s.count} {s.side} posting(s) in {s.asset} on a {account.asset} account",
+                )
+            )
+        derived[account.id] += s.total if s.side == "credit" else -s.total
     sums: dict[str, int] = {}
-    for r in rows:
-        name = f"{r.path} [{r.asset}]" + (f" shard {r.shard}" if r.shard else "")
-        balance, derived = int(r.balance), int(r.derived)
-        sums[r.asset] = sums.get(r.asset, 0) + balance
-        if balance != derived:
+    for a in sorted(facts.accounts, key=lambda a: (a.path, a.asset, a.shard)):
+        sums[a.asset] = sums.get(a.asset, 0) + a.balance
+        if a.balance != derived[a.id]:
             diffs.append(
                 Difference(
                     "balance",
-                    name,
-                    derived,
-                    balance,
-                    f"stored balance {balance} but postings add up to {derived}",
+                    a.name,
+                    derived[a.id],
+                    a.balance,
+                    f"stored balance {a.balance} but postings add up to {derived[a.id]}",
                 )
             )
-        try:
-            may_go_negative = classify(r.path).may_go_negative
-        except InvalidAccount:
-            diffs.append(Difference("chart", name, "a known class", "none", "not in the chart"))
-            continue
-        if bool(r.may_go_negative) != may_go_negative:
-            diffs.append(
-                Difference(
-                    "chart",
-                    name,
-                    str(may_go_negative),
-                    str(bool(r.may_go_negative)),
-                    "may_go_negative flag differs from the chart of accounts",
-                )
-            )
-        if not may_go_negative and balance < 0:
-            diffs.append(Difference("non_negative", name, ">= 0", balance, "balance below zero"))
+        diffs.extend(_chart(a))
     for asset, total in sorted(sums.items()):
         if total != 0:
             diffs.append(
                 Difference("zero_sum", asset, 0, total, f"{asset} balances sum to {total}, not 0")
             )
-    diffs.extend(_orphan_postings(conn))
-    diffs.extend(_posting_assets(conn))
-    diffs.extend(_empty_transactions(conn))
-    diffs.extend(_holdings(conn))
-    counts = [
-        conn.execute(select(func.count()).select_from(t)).scalar_one()
-        for t in (accounts, transactions, postings)
-    ]
-    return ReconcileReport(counts[0], counts[1], counts[2], diffs)
-
-
-def _posting_assets(conn: Connection) -> list[Difference]:
-    debit = accounts.alias("debit")
-    credit = accounts.alias("credit")
-    bad = conn.execute(
-        select(postings.c.txn_id, postings.c.seq, postings.c.asset, debit.c.asset, credit.c.asset)
-        .join(debit, debit.c.id == postings.c.debit_account_id)
-        .join(credit, credit.c.id == postings.c.credit_account_id)
-        .where((debit.c.asset != postings.c.asset) | (credit.c.asset != postings.c.asset))
-        .limit(1000)
-    ).all()
-    return [
-        Difference(
-            "posting_asset",
-            f"transaction {r[0]} posting {r[1]}",
-            r[2],
-            f"{r[3]}/{r[4]}",
-            "posting asset differs from its accounts' asset",
-        )
-        for r in bad
-    ]
-
-
-def _orphan_postings(conn: Connection) -> list[Difference]:
-    """Postings whose account rows are missing (there is no foreign key; this is the check)."""
-    debit = accounts.alias("debit")
-    credit = accounts.alias("credit")
-    rows = conn.execute(
-        select(postings.c.txn_id, postings.c.seq)
-        .outerjoin(debit, debit.c.id == postings.c.debit_account_id)
-        .outerjoin(credit, credit.c.id == postings.c.credit_account_id)
-        .where(debit.c.id.is_(None) | credit.c.id.is_(None))
-        .limit(1000)
-    ).all()
-    return [
-        Difference(
-            "posting_account",
-            f"transaction {r.txn_id} posting {r.seq}",
-            "existing accounts",
-            "missing",
-            "posting refers to an account that does not exist",
-        )
-        for r in rows
-    ]
-
-
-def _empty_transactions(conn: Connection) -> list[Difference]:
-    empty = conn.execute(
-        select(transactions.c.id)
-        .outerjoin(postings, postings.c.txn_id == transactions.c.id)
-        .where(postings.c.txn_id.is_(None))
-        .limit(1000)
-    ).scalars()
-    return [
+    diffs.extend(
         Difference("postings", f"transaction {t}", ">= 1", 0, "transaction has no postings")
-        for t in empty
-    ]
-
-
-def _holdings(conn: Connection) -> list[Difference]:
-    held = dict(
-        conn.execute(
-            select(pending_transfers.c.hold_account_id, func.sum(pending_transfers.c.amount))
-            .where(pending_transfers.c.state == "pending")
-            .group_by(pending_transfers.c.hold_account_id)
-        ).all()
+        for t in facts.transactions_without_postings
     )
-    out = []
-    for r in conn.execute(
-        select(accounts.c.id, accounts.c.path, accounts.c.asset, accounts.c.balance).where(
-            accounts.c.path.like("platform:holding:%")
-        )
-    ):
-        expected = int(held.get(r.id, 0))
-        if int(r.balance) != expected:
-            out.append(
+    for account_id in sorted(facts.holding_ids | set(facts.pending_held)):
+        row = by_id.get(account_id)
+        expected = facts.pending_held.get(account_id, 0)
+        actual = row.balance if row is not None else 0
+        if actual != expected:
+            diffs.append(
                 Difference(
                     "holding",
-                    f"{r.path} [{r.asset}] #{r.id}",
+                    f"{row.name if row else 'missing account'} #{account_id}",
                     expected,
-                    int(r.balance),
+                    actual,
                     "holding balance differs from the sum of its pending transfers",
                 )
             )
+    return diffs
+
+
+def _chart(a: AccountFact) -> list[Difference]:
+    unit = ASSETS.get(a.asset)
+    if unit is None:
+        return [
+            Difference("chart", a.name, "a known asset", a.asset, "asset giftflow does not know")
+        ]
+    try:
+        spec = check_account(a.path, a.asset, unit.kind)
+    except GiftflowError as exc:
+        return [Difference("chart", a.name, "an account of the chart", "none", exc.message)]
+    out = []
+    if a.may_go_negative != spec.may_go_negative:
+        out.append(
+            Difference(
+                "chart",
+                a.name,
+                str(spec.may_go_negative),
+                str(a.may_go_negative),
+                "may_go_negative flag differs from the chart of accounts",
+            )
+        )
+    if not spec.may_go_negative and a.balance < 0:
+        out.append(Difference("non_negative", a.name, ">= 0", a.balance, "balance below zero"))
     return out
+
+
+def report(facts: Facts) -> ReconcileReport:
+    return ReconcileReport(len(facts.accounts), facts.transactions, facts.postings, check(facts))

@@ -1,8 +1,9 @@
-"""The ledger's SQL: the only module of the core that queries. Set-based wherever it can be.
+"""The writer's SQL: account locking, set-based writes, id blocks and stored idempotency outcomes.
 
-Account rows are created with ``INSERT … ON CONFLICT DO NOTHING`` and then locked with
-``SELECT … FOR UPDATE`` in id order (a fixed order, so two writers cannot deadlock on them). A
-process-wide cache maps account keys to ids, so a warm batch locks its accounts in one statement.
+Account rows are created with ``INSERT … ON CONFLICT DO NOTHING`` and then every row a batch
+needs is locked with one ``SELECT … FOR UPDATE`` in id order (a fixed order, so two writers cannot
+deadlock on them). A process-wide cache maps account keys to ids, so a warm batch locks its
+accounts in one statement. Reads that commands make inside a batch live in ``batch_repository``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text, tuple_, update
@@ -19,14 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from giftflow.ledger.accounts import classify
 from giftflow.ledger.book import Book
-from giftflow.ledger.model import AccountKey, AccountState
-from giftflow.schema import accounts, id_blocks, idempotency_keys, postings, transactions
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back naive; every stored time is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
+from giftflow.ledger.model import AccountKey, AccountRef, AccountState, ShardSet
+from giftflow.schema import accounts, id_blocks, idempotency_keys, postings, transactions, users
 
 _TXN_TYPES = {
     "id": "bigint",
@@ -105,42 +100,81 @@ class WriterRepository:
     def _insert(self) -> Any:
         return (postgresql.insert if self.is_pg else sqlite.insert)(accounts)
 
-    def lock(self, keys: Sequence[AccountKey]) -> dict[AccountKey, AccountState]:
-        unknown = [k for k in keys if self.cache.get(k) is None and k not in self.new_cache_entries]
-        if unknown:
-            rows = []
-            for k in sorted(unknown):
-                spec = classify(k.path)
-                rows.append(
-                    {
-                        "path": k.path,
-                        "asset": k.asset,
-                        "shard": k.shard,
-                        "owner_id": spec.owner_id,
-                        "may_go_negative": spec.may_go_negative,
-                        "balance": 0,
-                        "created_at": self.now,
-                    }
-                )
-            self.conn.execute(self._insert().on_conflict_do_nothing(), rows)
-            found = self.conn.execute(
-                select(*_IDENTITY).where(
-                    tuple_(accounts.c.path, accounts.c.asset, accounts.c.shard).in_(
-                        [(k.path, k.asset, k.shard) for k in unknown]
-                    )
-                )
-            )
-            for r in found:
-                self.new_cache_entries[AccountKey(r.path, r.asset, r.shard)] = (
-                    r.id,
-                    bool(r.may_go_negative),
-                )
-        ids = []
+    def lock(self, refs: Sequence[AccountRef], shard: int) -> list[AccountState]:
+        """Create what is missing, then lock every row the refs name in one ordered statement.
+
+        A ``ShardSet`` names every existing shard row of an account plus this writer's own.
+        """
+        keys = [r for r in refs if isinstance(r, AccountKey)]
+        sets = [r for r in refs if isinstance(r, ShardSet)]
+        keys += [AccountKey(s.path, s.asset, shard) for s in sets]
+        ids = [r for r in refs if isinstance(r, int)]
+        self._create(keys)
         for k in keys:
             entry = self.cache.get(k) or self.new_cache_entries[k]
             ids.append(entry[0])
-        by_id = self.lock_ids(ids)
-        return {state.key: state for state in by_id.values()}
+        if sets:
+            ids += self._shard_ids(sets)
+        return list(self.lock_ids(ids).values())
+
+    def _create(self, keys: Sequence[AccountKey]) -> None:
+        unknown = sorted(
+            {k for k in keys if self.cache.get(k) is None and k not in self.new_cache_entries}
+        )
+        if not unknown:
+            return
+        rows = []
+        for k in unknown:
+            spec = classify(k.path)
+            rows.append(
+                {
+                    "path": k.path,
+                    "asset": k.asset,
+                    "shard": k.shard,
+                    "owner_id": spec.owner_id,
+                    "may_go_negative": spec.may_go_negative,
+                    "balance": 0,
+                    "created_at": self.now,
+                }
+            )
+        self.conn.execute(self._insert().on_conflict_do_nothing(), rows)
+        found = self.conn.execute(
+            select(*_IDENTITY).where(
+                tuple_(accounts.c.path, accounts.c.asset, accounts.c.shard).in_(
+                    [(k.path, k.asset, k.shard) for k in unknown]
+                )
+            )
+        )
+        for r in found:
+            self.new_cache_entries[AccountKey(r.path, r.asset, r.shard)] = (
+                r.id,
+                bool(r.may_go_negative),
+            )
+
+    def _shard_ids(self, sets: Sequence[ShardSet]) -> list[int]:
+        rows = self.conn.execute(
+            select(accounts.c.id).where(
+                tuple_(accounts.c.path, accounts.c.asset).in_([(s.path, s.asset) for s in sets])
+            )
+        )
+        return [r.id for r in rows]
+
+    def missing_owners(self, refs: Iterable[AccountRef]) -> set[str]:
+        """Owners named by account keys this process has never seen that are not users.
+
+        A known account row proves its owner existed when it was created, so a warm batch asks
+        nothing; only first uses of an account look the owner up.
+        """
+        owners = set()
+        for r in refs:
+            if isinstance(r, AccountKey) and self.cache.get(r) is None:
+                owner = classify(r.path).owner_id
+                if owner is not None:
+                    owners.add(owner)
+        if not owners:
+            return set()
+        found = self.conn.execute(select(users.c.id).where(users.c.id.in_(sorted(owners))))
+        return owners - {r.id for r in found}
 
     def lock_ids(self, ids: Sequence[int]) -> dict[int, AccountState]:
         """Lock account rows in id order (so writers never deadlock) and read their balances."""
@@ -261,6 +295,21 @@ class WriterRepository:
                 [{"b_id": i, "b_bal": b} for i, b in zip(ids, balances, strict=True)],
             )
 
+    def transaction_identity(self) -> tuple[int, int] | None:
+        """PostgreSQL: this transaction's id and its backend's pid, to settle an unknown COMMIT."""
+        if not self.is_pg:
+            return None
+        row = self.conn.execute(text("SELECT txid_current(), pg_backend_pid()")).one()
+        return int(row[0]), int(row[1])
+
+    def transaction_status(self, txid: int) -> str | None:
+        """``committed``, ``aborted``, ``in progress`` or None (unknown) for a PostgreSQL txid."""
+        found = self.conn.execute(text("SELECT txid_status(:x)"), {"x": txid}).scalar()
+        return str(found) if found is not None else None
+
+    def terminate_backend(self, pid: int) -> None:
+        self.conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+
     def transaction_exists(self, txn_id: int) -> bool:
         found = self.conn.execute(select(transactions.c.id).where(transactions.c.id == txn_id))
         return found.first() is not None
@@ -274,32 +323,3 @@ class WriterRepository:
             .returning(id_blocks.c.next_value)
         ).one()
         return int(row[0]) - block
-
-
-# --- reads used by commands inside the batch -------------------------------------------------
-def load_transaction(conn: Connection, txn_id: int) -> dict[str, Any] | None:
-    row = conn.execute(select(transactions).where(transactions.c.id == txn_id)).mappings().first()
-    if row is None:
-        return None
-    out = dict(row)
-    out["postings"] = [
-        dict(p)
-        for p in conn.execute(
-            select(postings).where(postings.c.txn_id == txn_id).order_by(postings.c.seq)
-        ).mappings()
-    ]
-    return out
-
-
-def reversal_of(conn: Connection, txn_id: int) -> int | None:
-    return conn.execute(
-        select(transactions.c.id).where(transactions.c.reverses_id == txn_id)
-    ).scalar_one_or_none()
-
-
-def account_paths(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    rows = conn.execute(select(accounts.c.id, accounts.c.path).where(accounts.c.id.in_(wanted)))
-    return {r.id: r.path for r in rows}

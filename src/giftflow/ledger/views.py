@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from giftflow.money.amounts import format_amount
-from giftflow.money.assets import get_asset
+from giftflow.clock import rfc3339
+from giftflow.money.amounts import amount_view
 
-
-def rfc3339(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def amount_view(asset: str, amount: int) -> dict[str, Any]:
-    return {"asset": asset, "amount": amount, "display": format_amount(amount, get_asset(asset))}
+if TYPE_CHECKING:
+    from giftflow.ledger.batch_repository import PendingRow
 
 
 def posting_view(source: str, destination: str, asset: str, amount: int) -> dict[str, Any]:
@@ -35,7 +30,7 @@ def transaction_view(
     return {
         "id": str(txn_id),
         "object": "transaction",
-        "kind": kind,
+        "kind": str(kind),
         "created_at": rfc3339(created_at),
         "memo": memo,
         "reverses": str(reverses_id) if reverses_id is not None else None,
@@ -45,17 +40,17 @@ def transaction_view(
     }
 
 
-def pending_view(row: dict[str, Any], paths: dict[int, str]) -> dict[str, Any]:
+def pending_view(row: PendingRow, paths: dict[int, str]) -> dict[str, Any]:
     return {
-        "id": str(row["id"]),
+        "id": str(row.id),
         "object": "pending_transfer",
-        "state": row["state"],
-        "source": paths[row["debit_account_id"]],
-        "destination": paths[row["credit_account_id"]],
-        **amount_view(row["asset"], row["amount"]),
-        "expires_at": rfc3339(row["expires_at"]) if row["expires_at"] else None,
-        "submitted": bool(row["submitted"]),
+        "state": str(row.state),
+        "source": paths[row.debit_account_id],
+        "destination": paths[row.credit_account_id],
+        **amount_view(row.asset, row.amount),
+        "expires_at": rfc3339(row.expires_at) if row.expires_at else None,
+        "submitted": row.submitted,
         "resolved_transaction": (
-            str(row["resolved_txn_id"]) if row.get("resolved_txn_id") is not None else None
+            str(row.resolved_txn_id) if row.resolved_txn_id is not None else None
         ),
     }

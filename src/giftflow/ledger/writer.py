@@ -5,9 +5,16 @@ Requests submit commands and await a future. The writer thread takes whatever is
 one transaction, commits, and only then resolves the futures: a request is acknowledged only after
 its commit. A lone request commits at once; under load batches grow by themselves.
 
+Before anything is applied, every command announces the accounts it touches and the writer locks
+all of them in one statement in id order; a command that reaches for an account it did not
+announce makes the writer roll back and lock the whole, larger set again in order. So writers in
+several processes always take account row locks in one global order.
+
 If the batch transaction fails, nobody in it is acknowledged: the batch is split and the halves
 retried until a poison command stands alone and gets its own error. If COMMIT itself fails the
-outcome is unknown, so the writer looks the batch's idempotency keys up before answering anyone.
+outcome is unknown. On PostgreSQL the writer asks the server about the batch's own transaction id
+(``txid_status``) and waits while it is still in progress, so a COMMIT that lands late is never
+mistaken for one that did not; on SQLite it looks for the batch's first transaction row.
 """
 
 from __future__ import annotations
@@ -22,10 +29,10 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from giftflow import metrics
@@ -34,12 +41,16 @@ from giftflow.errors import (
     GiftflowError,
     IdempotencyKeyInFlight,
     LedgerWriteFailed,
+    UserNotFound,
     WriterOverloaded,
     WriterUnavailable,
 )
-from giftflow.ledger.book import Book
+from giftflow.ledger.accounts import classify
+from giftflow.ledger.batch_repository import BatchRepository
+from giftflow.ledger.book import Book, LateAccount
 from giftflow.ledger.commands import BatchContext, Command
-from giftflow.ledger.idempotency import Outcome, replay
+from giftflow.ledger.idempotency import IdempotencyRequest, Outcome, replay
+from giftflow.ledger.model import AccountKey, AccountRef
 from giftflow.ledger.repository import AccountCache, WriterRepository
 
 log = logging.getLogger("giftflow.writer")
@@ -48,17 +59,36 @@ ID_BLOCK = 4096
 SHARDS = 16
 
 
+COMMIT_WAIT_SECONDS = 10  # how long a late COMMIT may stay in progress before its backend is ended
+RECOVERY_SECONDS = 60  # then how long to wait for the server to settle it
+
+
 class CommitUnknown(Exception):
     """COMMIT raised: the batch may or may not be durable.
 
-    It carries the outcomes the batch computed and the id of a transaction it wrote (if any):
-    finding that row later proves the batch committed, whether or not its commands had keys.
+    It carries the outcomes the batch computed, the id of a transaction row it wrote (if any) and,
+    on PostgreSQL, the batch's server transaction id and backend pid, which settle the question
+    for certain whether or not the commands had keys.
     """
 
-    def __init__(self, outcomes: list[Outcome], marker_txn_id: int | None) -> None:
+    def __init__(
+        self,
+        outcomes: list[Outcome],
+        marker_txn_id: int | None,
+        server_txn: tuple[int, int] | None,
+    ) -> None:
         super().__init__("outcome of COMMIT unknown")
         self.outcomes = outcomes
         self.marker_txn_id = marker_txn_id
+        self.server_txn = server_txn
+
+
+class _Relock(Exception):
+    """A command reached for an account it had not announced: lock the larger set in order."""
+
+    def __init__(self, index: int, ref: AccountRef) -> None:
+        self.index = index
+        self.ref = ref
 
 
 class DatabaseDown(Exception):
@@ -76,10 +106,12 @@ class _Item:
     """A queued command and who waits for it: an asyncio future (requests) or a thread future."""
 
     command: Command
+    idempotency: IdempotencyRequest | None = None
     future: Future[Outcome] | None = None
     loop: asyncio.AbstractEventLoop | None = None
     waiter: asyncio.Future[Outcome] | None = None
     outcome: Outcome | None = None
+    late: list[AccountRef] = field(default_factory=list)  # accounts found missing by an attempt
 
 
 def _resolve(items: list[_Item]) -> None:
@@ -157,15 +189,20 @@ class LedgerWriter:
         return len(self._queue)
 
     # --- submitting -------------------------------------------------------------------------
-    def submit_future(self, command: Command) -> Future[Outcome]:
+    def submit_future(
+        self, command: Command, *, idempotency: IdempotencyRequest | None = None
+    ) -> Future[Outcome]:
         future: Future[Outcome] = Future()
-        self._enqueue(_Item(command, future=future))
+        self._enqueue(_Item(command, idempotency, future=future))
         return future
 
-    async def submit(self, command: Command) -> Outcome:
+    async def submit(
+        self, command: Command, *, idempotency: IdempotencyRequest | None = None
+    ) -> Outcome:
+        """Queue ``command`` (under ``idempotency``, if given); wait for its committed outcome."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Outcome] = loop.create_future()
-        self._enqueue(_Item(command, loop=loop, waiter=waiter))
+        self._enqueue(_Item(command, idempotency, loop=loop, waiter=waiter))
         return await waiter
 
     def _enqueue(self, item: _Item) -> None:
@@ -178,9 +215,15 @@ class LedgerWriter:
             self._queue.append(item)
             self._cond.notify()
 
-    def execute(self, command: Command, timeout_seconds: int | None = 60) -> Outcome:
+    def execute(
+        self,
+        command: Command,
+        *,
+        idempotency: IdempotencyRequest | None = None,
+        timeout_seconds: int | None = 60,
+    ) -> Outcome:
         """Submit and wait (for the CLI, scripts and tests outside an event loop)."""
-        return self.submit_future(command).result(timeout_seconds)
+        return self.submit_future(command, idempotency=idempotency).result(timeout_seconds)
 
     # --- the loop ---------------------------------------------------------------------------
     def _run(self) -> None:
@@ -252,28 +295,60 @@ class LedgerWriter:
 
     def _recover_unknown_commit(self, items: list[_Item], unknown: CommitUnknown) -> None:
         """Find out whether the batch committed before answering anyone."""
-        keyed = [i.command.idempotency for i in items if i.command.idempotency is not None]
-        for attempt in range(5):
-            try:
-                with self.engine.connect() as conn:
-                    repo = WriterRepository(conn, self._cache, self.clock.now())
-                    if unknown.marker_txn_id is not None:
-                        committed = repo.transaction_exists(unknown.marker_txn_id)
-                    else:
-                        stored = repo.load_outcomes(k.ident for k in keyed)
-                        committed = bool(keyed) and all(k.ident in stored for k in keyed)
-                    conn.rollback()
-                break
-            except SQLAlchemyError:
-                time.sleep(0.2 * (attempt + 1))
-        else:
+        try:
+            committed = self._committed(items, unknown)
+        except SQLAlchemyError:
+            committed = None
+        if committed is None:
             self._fail(items, LedgerWriteFailed("The outcome of the commit is unknown."))
-            return
-        if committed:
+        elif committed:
             self._deliver(items, unknown.outcomes)
         else:
             # nothing landed: running the batch again cannot apply anything twice
             self._process(items)
+
+    def _committed(self, items: list[_Item], unknown: CommitUnknown) -> bool | None:
+        """True or False once certain; None if the database could not tell us."""
+        started = time.monotonic()
+        terminated = False
+        attempt = 0
+        while time.monotonic() - started < RECOVERY_SECONDS:
+            try:
+                with self.engine.connect() as conn:
+                    repo = WriterRepository(conn, self._cache, self.clock.now())
+                    if unknown.server_txn is not None:
+                        txid, pid = unknown.server_txn
+                        status = repo.transaction_status(txid)
+                        if status == "in progress":
+                            # the old backend is still committing: never decide now
+                            waited = time.monotonic() - started
+                            if waited > COMMIT_WAIT_SECONDS and not terminated:
+                                repo.terminate_backend(pid)
+                                terminated = True
+                            conn.rollback()
+                            time.sleep(0.05)
+                            continue
+                        if status in ("committed", "aborted"):
+                            return status == "committed"
+                    conn.rollback()
+                    return self._marker_committed(conn, repo, items, unknown)
+            except SQLAlchemyError:
+                attempt += 1
+                time.sleep(min(0.2 * attempt, 2))
+        return None
+
+    def _marker_committed(
+        self, conn: Connection, repo: WriterRepository, items: list[_Item], unknown: CommitUnknown
+    ) -> bool:
+        """SQLite: a COMMIT that raised is settled; the batch's rows tell whether it landed."""
+        try:
+            if unknown.marker_txn_id is not None:
+                return repo.transaction_exists(unknown.marker_txn_id)
+            keyed = [i.idempotency for i in items if i.idempotency is not None]
+            stored = repo.load_outcomes(k.ident for k in keyed)
+            return bool(keyed) and all(k.ident in stored for k in keyed)
+        finally:
+            conn.rollback()
 
     def _attempt(self, items: list[_Item]) -> list[Outcome]:
         now = self.clock.now()
@@ -290,23 +365,28 @@ class LedgerWriter:
                     # reusing them after an unknown commit could collide
                     conn.rollback()
                     self._refill_ids(conn)
+                except _Relock as relock:
+                    # release every lock, then take the larger set again in one ordered go
+                    conn.rollback()
+                    items[relock.index].late.append(relock.ref)
 
-    def _refill_ids(self, conn: Any) -> None:
+    def _refill_ids(self, conn: Connection) -> None:
         repo = WriterRepository(conn, self._cache, self.clock.now())
         with conn.begin():
             start = repo.allocate_ids(ID_BLOCK)
         self._ids.next, self._ids.end = start, start + ID_BLOCK
 
-    def _apply_batch(self, conn: Any, items: list[_Item], now: Any) -> list[Outcome]:
+    def _apply_batch(self, conn: Connection, items: list[_Item], now: datetime) -> list[Outcome]:
         repo = WriterRepository(conn, self._cache, now)
         conn.begin()
-        keys = [i.command.idempotency.ident for i in items if i.command.idempotency is not None]
+        server_txn = repo.transaction_identity()
+        keys = [i.idempotency.ident for i in items if i.idempotency is not None]
         stored = repo.load_outcomes(keys)
         outcomes: list[Outcome | None] = [None] * len(items)
         active: list[int] = []
         seen: set[tuple[str, str]] = set()
         for n, item in enumerate(items):
-            req = item.command.idempotency
+            req = item.idempotency
             if req is not None and req.ident in stored:
                 s = stored[req.ident]
                 outcomes[n] = replay(req, s.request_hash, s.status_code, s.response)
@@ -317,19 +397,21 @@ class LedgerWriter:
                     seen.add(req.ident)
                 active.append(n)
         book = Book(repo, shard=self.shard, now=now, next_id=self._ids.take)
-        book.preload(k for n in active for k in items[n].command.account_hints(book))
-        ctx = BatchContext(book=book, conn=conn, now=now)
-        key_rows: list[dict[str, Any]] = []
+        ctx = BatchContext(book=book, repo=BatchRepository(conn), now=now)
+        active = self._lock_accounts(repo, ctx, items, active, outcomes)
+        key_rows: list[dict[str, object]] = []
         for n in active:
-            command = items[n].command
+            item = items[n]
             book.begin_command()
             try:
-                outcome = Outcome(command.success_status, command.apply(ctx))
+                outcome = Outcome(item.command.success_status, item.command.apply(ctx))
             except GiftflowError as err:
                 book.rollback_command()
                 outcome = Outcome.from_error(err)
+            except LateAccount as late:
+                raise _Relock(n, late.ref) from None
             outcomes[n] = outcome
-            req = command.idempotency
+            req = item.idempotency
             if req is not None and outcome.storable():
                 key_rows.append(
                     {
@@ -347,9 +429,46 @@ class LedgerWriter:
             conn.commit()
         except SQLAlchemyError as exc:
             marker = book.transactions[0].id if book.transactions else None
-            raise CommitUnknown(final, marker) from exc
+            raise CommitUnknown(final, marker, server_txn) from exc
         self._cache.update(repo.new_cache_entries)
         return final
+
+    def _lock_accounts(
+        self,
+        repo: WriterRepository,
+        ctx: BatchContext,
+        items: list[_Item],
+        active: list[int],
+        outcomes: list[Outcome | None],
+    ) -> list[int]:
+        """Gather every command's accounts, refuse unknown owners, lock the rest in one go.
+
+        Returns the commands still to apply; the others already have their outcome.
+        """
+        refs: dict[int, list[AccountRef]] = {}
+        for n in active:
+            try:
+                refs[n] = [*items[n].command.account_hints(ctx), *items[n].late]
+            except GiftflowError as err:
+                outcomes[n] = Outcome.from_error(err)
+        missing = repo.missing_owners(r for rs in refs.values() for r in rs)
+        if missing:
+            for n, rs in list(refs.items()):
+                owners = {_owner(r) for r in rs} & missing
+                if owners:
+                    who = sorted(o for o in owners if o)
+                    outcomes[n] = Outcome.from_error(
+                        UserNotFound(f"No user {who[0]!r}: create it first.", users=who)
+                    )
+                    del refs[n]
+        ctx.book.preload(r for rs in refs.values() for r in rs)
+        return [n for n in active if n in refs]
+
+
+def _owner(ref: AccountRef) -> str | None:
+    if isinstance(ref, AccountKey):
+        return classify(ref.path).owner_id
+    return None
 
 
 def _reason(exc: BaseException) -> str:

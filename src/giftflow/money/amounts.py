@@ -7,9 +7,17 @@ amount ("416.50") and refuse one with more precision than the asset has.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from giftflow.errors import InvalidAmount
-from giftflow.money.assets import Asset
+from giftflow.money.assets import Asset, get_asset
+
+# The largest amount of any asset, in its minor unit, that one posting may move and that one
+# balance row may hold (either sign): 10^14 coins, hundredths of a diamond, cents, yen or fils.
+# It is far below BIGINT (2^63) so no sum the ledger forms overflows, and every total an API
+# shows (a wallet's few accounts, a platform account's 16 shards) stays below 2^53, the largest
+# integer a JSON client reading numbers as doubles gets exactly.
+MAX_AMOUNT = 10**14
 
 
 def format_amount(amount: int, asset: Asset) -> str:
@@ -33,3 +41,9 @@ def parse_amount(text: str, asset: Asset) -> int:
             f"{asset.code} has {asset.scale} decimal places; {text!r} has more.", amount=text
         )
     return int(scaled)
+
+
+def amount_view(asset_code: str, amount: int) -> dict[str, Any]:
+    """The JSON shape of an amount: integer minor units, the asset, and a display string."""
+    unit = get_asset(asset_code)
+    return {"asset": asset_code, "amount": amount, "display": format_amount(amount, unit)}

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from giftflow.errors import InvalidPolicy
-from giftflow.money.policy import Policy, PolicyBook, parse_policy
+from giftflow.money.policy import Policy, PolicyBook, load_profile, parse_policy
 from giftflow.schema import policy_versions
 
 
@@ -57,3 +57,11 @@ def stored_versions(conn: Connection) -> list[tuple[str, int, datetime]]:
         ).order_by(policy_versions.c.policy_id, policy_versions.c.version)
     )
     return [(r.policy_id, r.version, r.effective_from) for r in rows]
+
+
+def policy_in_force(conn: Connection, profile: str, now: datetime) -> Policy:
+    """The stored version of ``profile`` in force at ``now``, else the shipped profile file."""
+    book = load_policy_book(conn, profile)
+    if book is not None:
+        return book.active_at(now)
+    return load_profile(profile)

@@ -1,33 +1,31 @@
-"""Request and response models of the ledger's admin endpoints (unknown fields are refused)."""
+"""Request and response models of the admin value endpoints (unknown fields are refused)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt
 
 from giftflow.http.fields import Short, Text
-from giftflow.ledger.model import Posting
+from giftflow.http.schemas import AmountOut, StrictModel
+from giftflow.ledger.model import MAX_POSTINGS, Posting
+from giftflow.money.amounts import MAX_AMOUNT
 
-MAX_AMOUNT = 2**63 - 1  # BIGINT: the largest amount any column can hold
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+AMOUNT_DESCRIPTION = f"Minor units of the asset, 1 to {MAX_AMOUNT}."
 
 
 class PostingIn(StrictModel):
     source: Text = Field(max_length=200, examples=["platform:equity:grants"])
     destination: Text = Field(max_length=200, examples=["user:42:coins"])
     asset: Text = Field(max_length=8, examples=["COIN"])
-    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description="Minor units of the asset.")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description=AMOUNT_DESCRIPTION)
 
     def to_posting(self) -> Posting:
         return Posting(self.source, self.destination, self.asset, self.amount)
 
 
 class TransferIn(StrictModel):
-    postings: list[PostingIn] = Field(min_length=1, max_length=100)
+    postings: list[PostingIn] = Field(min_length=1, max_length=MAX_POSTINGS)
     memo: Text | None = Field(default=None, max_length=500)
     metadata: dict[Short, Short] | None = Field(default=None, max_length=20)
 
@@ -40,15 +38,11 @@ class PendingIn(StrictModel):
     source: Text = Field(max_length=200)
     destination: Text = Field(max_length=200)
     asset: Text = Field(max_length=8)
-    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT)
-    expires_at: datetime | None = Field(default=None, description="RFC 3339; null = never.")
+    amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description=AMOUNT_DESCRIPTION)
+    expires_at: datetime | None = Field(
+        default=None, description="RFC 3339 with an offset (stored in UTC); null = never."
+    )
     memo: Text | None = Field(default=None, max_length=500)
-
-
-class AmountOut(BaseModel):
-    asset: str
-    amount: int
-    display: str
 
 
 class PostingOut(AmountOut):

@@ -22,10 +22,9 @@ def upsert_user(
     existing = get_user(conn, user_id)
     if existing is None:
         conn.execute(users.insert().values(id=user_id, created_at=now, updated_at=now, **fields))
-        created = True
     else:
         conn.execute(update(users).where(users.c.id == user_id).values(updated_at=now, **fields))
-        created = False
     row = get_user(conn, user_id)
-    assert row is not None
-    return row, created
+    if row is None:  # pragma: no cover - the row was just written in this transaction
+        raise RuntimeError(f"user {user_id} vanished inside its own transaction")
+    return row, existing is None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
+from giftflow.clock import rfc3339
 from giftflow.http.fields import Text
+from giftflow.money.amounts import MAX_AMOUNT
 
 KycStatus = Literal["none", "pending", "verified", "rejected"]
 
@@ -21,7 +23,7 @@ class UserIn(BaseModel):
     region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", examples=["US"])
     birth_date: date | None = None
     age_verified: StrictBool | None = None
-    follower_count: StrictInt | None = Field(default=None, ge=0, le=2**63 - 1)
+    follower_count: StrictInt | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     kyc_status: KycStatus | None = None
 
     @model_validator(mode="after")
@@ -43,3 +45,17 @@ class UserOut(BaseModel):
     kyc_status: KycStatus
     created_at: str
     updated_at: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> UserOut:
+        return cls(
+            id=row["id"],
+            display_name=row["display_name"],
+            region=row["region"],
+            birth_date=row["birth_date"],
+            age_verified=bool(row["age_verified"]),
+            follower_count=int(row["follower_count"]),
+            kyc_status=row["kyc_status"],
+            created_at=rfc3339(row["created_at"]),
+            updated_at=rfc3339(row["updated_at"]),
+        )

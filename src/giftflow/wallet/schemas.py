@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from giftflow.transfers.schemas import AmountOut
+from giftflow.http.schemas import AmountOut
 
 
 class WalletBalance(AmountOut):
     account: str
 
 
+class AssetTotal(BaseModel):
+    """One asset across the user's accounts: spendable now, reserved by pending transfers."""
+
+    asset: str
+    available: AmountOut
+    held: AmountOut
+    total: AmountOut
+
+
 class WalletOut(BaseModel):
     object: str = "wallet"
     user_id: str
     balances: list[WalletBalance]
-    totals: list[AmountOut]
+    totals: list[AssetTotal]
 
 
 class EntryOut(AmountOut):
