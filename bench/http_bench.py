@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 from tests.api.server import ServerProcess
 
+from bench.writer_bench import create_users
 from giftflow.auth.apikeys import create_api_key
 from giftflow.clock import SystemClock
 from giftflow.db import make_engine, unit_of_work
@@ -32,7 +33,7 @@ function request()
   local v = math.random(0, %(viewers)d - 1)
   local body = '{"postings":[{"source":"user:v' .. v .. ':coins",' ..
     '"destination":"platform:revenue:gifts","asset":"COIN","amount":5},' ..
-    '{"source":"platform:diamonds:issued","destination":"creator:c0:diamonds",' ..
+    '{"source":"platform:equity:promotions","destination":"creator:c0:diamonds",' ..
     '"asset":"DIAMOND","amount":250}]}'
   local headers = {}
   headers["Authorization"] = "Bearer %(key)s"
@@ -88,6 +89,11 @@ def _fund(base_url: str, key: str) -> None:
 def measure_http(url: str, label: str, seconds: int, connections: int = 64) -> HttpResult:
     """Start a server on a migrated database at ``url``, fund viewers, run wrk against it."""
     key = _admin_key(url)
+    engine = make_engine(url, pool_size=1)
+    try:
+        create_users(engine)
+    finally:
+        engine.dispose()
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(url, SECRET, Path(tmp), GIFTFLOW_PENDING_SWEEP_SECONDS="0").start()
         try:

@@ -13,7 +13,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from giftflow.clock import SystemClock
 from giftflow.db import make_engine, unit_of_work
@@ -41,11 +41,11 @@ class Result:
 POLICY = "standard@1"
 
 
-def create_users(writer: LedgerWriter) -> None:
-    """The platform creates its users before value moves for them."""
+def create_users(engine: Engine) -> None:
+    """The platform creates its users (viewers v…, creators c…) before value moves for them."""
     now = SystemClock().now()
     ids = [f"v{i}" for i in range(VIEWERS)] + [f"c{i}" for i in range(CREATORS)]
-    with unit_of_work(writer.engine) as conn:
+    with unit_of_work(engine) as conn:
         existing = set(conn.execute(select(users.c.id)).scalars())
         rows = [{"id": i, "created_at": now, "updated_at": now} for i in ids if i not in existing]
         if rows:
@@ -53,7 +53,7 @@ def create_users(writer: LedgerWriter) -> None:
 
 
 def fund_viewers(writer: LedgerWriter, coins: int) -> None:
-    create_users(writer)
+    create_users(writer.engine)
     postings = [
         Posting("platform:equity:grants", f"user:v{i}:coins", "COIN", coins) for i in range(VIEWERS)
     ]

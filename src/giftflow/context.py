@@ -15,6 +15,7 @@ from giftflow.auth.keycache import ApiKeyCache
 from giftflow.clock import Clock
 from giftflow.ledger.idempotency import InFlightRegistry
 from giftflow.ledger.writer import LedgerWriter
+from giftflow.money.repository import PolicySource
 from giftflow.settings import Settings
 
 
@@ -26,6 +27,10 @@ class AppContext:
     clock: Clock
     inflight: InFlightRegistry = field(default_factory=InFlightRegistry)
     api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
+    policies: PolicySource = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.policies = PolicySource(self.engine, self.settings.policy_profile)
 
 
 async def get_context(request: Request) -> AppContext:

@@ -55,6 +55,11 @@ class InvalidJson(GiftflowError):
     default_message = "The body is not valid JSON (syntax, a duplicate key, or nested too deep)."
 
 
+class UnsupportedMediaType(GiftflowError):
+    code, status = "unsupported_media_type", 415
+    default_message = "Send the body as JSON, with 'Content-Type: application/json'."
+
+
 class RequestTooLarge(GiftflowError):
     code, status, default_message = "request_too_large", 413, "The request body is too large."
 

@@ -112,25 +112,3 @@ def test_unknown_fields_and_float_amounts_are_422(api: Api) -> None:
 
 def test_unknown_route_uses_error_shape(api: Api) -> None:
     assert error(api.client.get("/v1/nope")) == (404, "not_found")
-
-
-def test_users_cannot_set_their_own_profile_but_platform_can(api: Api) -> None:
-    r = api.client.put(
-        "/v1/users/u9",
-        json={
-            "region": "US",
-            "follower_count": 1000,
-            "kyc_status": "verified",
-            "birth_date": "2000-01-02",
-        },
-        headers=api.platform(),
-    )
-    assert r.status_code == 201
-    assert r.json()["follower_count"] == 1000 and r.json()["kyc_status"] == "verified"
-    r = api.client.put("/v1/users/u9", json={"follower_count": 1001}, headers=api.platform())
-    assert r.status_code == 200
-    assert r.json()["follower_count"] == 1001 and r.json()["region"] == "US"
-    bad = api.client.put("/v1/users/u9", json={"balance": 5}, headers=api.platform())
-    assert error(bad) == (422, "validation_error")
-    assert api.client.get("/v1/users/u9", headers=api.user("u9")).json()["region"] == "US"
-    assert error(api.client.get("/v1/users/u9", headers=api.user("u8"))) == (404, "not_found")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from giftflow.errors import AmountLimitExceeded, InsufficientFunds
 from giftflow.ledger.accounts import classify
@@ -33,6 +33,9 @@ from giftflow.ledger.model import (
 )
 from giftflow.money.amounts import MAX_AMOUNT, format_amount
 from giftflow.money.assets import get_asset
+
+if TYPE_CHECKING:  # the book itself runs no SQL; extensions get the batch's connection
+    from sqlalchemy import Connection
 
 
 class AccountSource(Protocol):
@@ -59,7 +62,7 @@ class BatchExtension(Protocol):
 
     name: str
 
-    def flush(self, conn: Any, rows: list[Any]) -> None: ...
+    def flush(self, conn: Connection, rows: list[Any]) -> None: ...
 
 
 class Book:

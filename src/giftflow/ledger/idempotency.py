@@ -17,7 +17,7 @@ from typing import Any
 
 from giftflow.errors import GiftflowError, IdempotencyKeyInFlight, IdempotencyKeyReused
 
-NOT_STORED_STATUSES = frozenset({400, 401, 403, 413, 422, 429})
+NOT_STORED_STATUSES = frozenset({400, 401, 403, 413, 415, 422, 429})
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ from giftflow.ledger.accounts import classify
 from giftflow.ledger.batch_repository import BatchRepository
 from giftflow.ledger.book import Book, LateAccount
 from giftflow.ledger.commands import BatchContext, Command
+from giftflow.ledger.commit_recovery import CommitUnknown, settle
 from giftflow.ledger.idempotency import IdempotencyRequest, Outcome, replay
 from giftflow.ledger.model import AccountKey, AccountRef
 from giftflow.ledger.repository import AccountCache, WriterRepository
@@ -57,30 +58,6 @@ log = logging.getLogger("giftflow.writer")
 
 ID_BLOCK = 4096
 SHARDS = 16
-
-
-COMMIT_WAIT_SECONDS = 10  # how long a late COMMIT may stay in progress before its backend is ended
-RECOVERY_SECONDS = 60  # then how long to wait for the server to settle it
-
-
-class CommitUnknown(Exception):
-    """COMMIT raised: the batch may or may not be durable.
-
-    It carries the outcomes the batch computed, the id of a transaction row it wrote (if any) and,
-    on PostgreSQL, the batch's server transaction id and backend pid, which settle the question
-    for certain whether or not the commands had keys.
-    """
-
-    def __init__(
-        self,
-        outcomes: list[Outcome],
-        marker_txn_id: int | None,
-        server_txn: tuple[int, int] | None,
-    ) -> None:
-        super().__init__("outcome of COMMIT unknown")
-        self.outcomes = outcomes
-        self.marker_txn_id = marker_txn_id
-        self.server_txn = server_txn
 
 
 class _Relock(Exception):
@@ -295,8 +272,9 @@ class LedgerWriter:
 
     def _recover_unknown_commit(self, items: list[_Item], unknown: CommitUnknown) -> None:
         """Find out whether the batch committed before answering anyone."""
+        keyed = [i.idempotency for i in items if i.idempotency is not None]
         try:
-            committed = self._committed(items, unknown)
+            committed = settle(self.engine, self._cache, self.clock, unknown, keyed)
         except SQLAlchemyError:
             committed = None
         if committed is None:
@@ -306,49 +284,6 @@ class LedgerWriter:
         else:
             # nothing landed: running the batch again cannot apply anything twice
             self._process(items)
-
-    def _committed(self, items: list[_Item], unknown: CommitUnknown) -> bool | None:
-        """True or False once certain; None if the database could not tell us."""
-        started = time.monotonic()
-        terminated = False
-        attempt = 0
-        while time.monotonic() - started < RECOVERY_SECONDS:
-            try:
-                with self.engine.connect() as conn:
-                    repo = WriterRepository(conn, self._cache, self.clock.now())
-                    if unknown.server_txn is not None:
-                        txid, pid = unknown.server_txn
-                        status = repo.transaction_status(txid)
-                        if status == "in progress":
-                            # the old backend is still committing: never decide now
-                            waited = time.monotonic() - started
-                            if waited > COMMIT_WAIT_SECONDS and not terminated:
-                                repo.terminate_backend(pid)
-                                terminated = True
-                            conn.rollback()
-                            time.sleep(0.05)
-                            continue
-                        if status in ("committed", "aborted"):
-                            return status == "committed"
-                    conn.rollback()
-                    return self._marker_committed(conn, repo, items, unknown)
-            except SQLAlchemyError:
-                attempt += 1
-                time.sleep(min(0.2 * attempt, 2))
-        return None
-
-    def _marker_committed(
-        self, conn: Connection, repo: WriterRepository, items: list[_Item], unknown: CommitUnknown
-    ) -> bool:
-        """SQLite: a COMMIT that raised is settled; the batch's rows tell whether it landed."""
-        try:
-            if unknown.marker_txn_id is not None:
-                return repo.transaction_exists(unknown.marker_txn_id)
-            keyed = [i.idempotency for i in items if i.idempotency is not None]
-            stored = repo.load_outcomes(k.ident for k in keyed)
-            return bool(keyed) and all(k.ident in stored for k in keyed)
-        finally:
-            conn.rollback()
 
     def _attempt(self, items: list[_Item]) -> list[Outcome]:
         now = self.clock.now()

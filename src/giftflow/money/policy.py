@@ -12,6 +12,7 @@ import json
 import tomllib
 from bisect import bisect_right
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -267,6 +268,7 @@ def list_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
 
 
+@lru_cache(maxsize=32)  # shipped files do not change while the process runs; policies are frozen
 def load_profile(name: str) -> Policy:
     path = PROFILES_DIR / f"{name}.toml"
     if not path.is_file():

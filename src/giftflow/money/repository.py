@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from giftflow.errors import InvalidPolicy
 from giftflow.money.policy import Policy, PolicyBook, load_profile, parse_policy
@@ -65,3 +67,33 @@ def policy_in_force(conn: Connection, profile: str, now: datetime) -> Policy:
     if book is not None:
         return book.active_at(now)
     return load_profile(profile)
+
+
+class PolicySource:
+    """The policy in force for one profile, without a query and a parse on every request.
+
+    The versions of the profile (a ``PolicyBook``, which already knows scheduled versions) are
+    re-read from the database at most every ``refresh_seconds``, so a version stored with
+    ``giftflow policy load`` is seen by every server within that time; which version is in force
+    is still decided at each call from the caller's clock.
+    """
+
+    def __init__(self, engine: Engine, profile: str, refresh_seconds: int = 5) -> None:
+        self.engine = engine
+        self.profile = profile
+        self.refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._book: PolicyBook | None = None
+        self._loaded_at: float | None = None
+
+    def in_force(self, now: datetime) -> Policy:
+        with self._lock:
+            fresh = self._loaded_at is not None and (
+                time.monotonic() - self._loaded_at < self.refresh_seconds
+            )
+            if not fresh:
+                with self.engine.connect() as conn:
+                    self._book = load_policy_book(conn, self.profile)
+                self._loaded_at = time.monotonic()
+            book = self._book
+        return book.active_at(now) if book is not None else load_profile(self.profile)

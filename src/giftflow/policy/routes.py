@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
 
 from giftflow.auth.deps import get_principal
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
 from giftflow.policy import service
+from giftflow.policy.schemas import PolicyOut
 
 router = APIRouter(prefix="/v1", tags=["policy"])
 
 
-@router.get("/policy")
+@router.get("/policy", response_model=PolicyOut)
 def get_policy(
     _: Principal = Depends(get_principal), ctx: AppContext = Depends(get_context)
-) -> dict[str, Any]:
+) -> PolicyOut:
     """The active economy policy (``GIFTFLOW_POLICY_PROFILE``), with its version label."""
     return service.policy_document(ctx)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from giftflow.context import AppContext
-from giftflow.money.repository import policy_in_force
+from giftflow.policy.schemas import PolicyOut
 
 
-def policy_document(ctx: AppContext) -> dict[str, Any]:
-    with ctx.engine.connect() as conn:
-        policy = policy_in_force(conn, ctx.settings.policy_profile, ctx.clock.now())
-    return {"object": "policy", "label": policy.version_label, **policy.model_dump(mode="json")}
+def policy_document(ctx: AppContext) -> PolicyOut:
+    policy = ctx.policies.in_force(ctx.clock.now())
+    return PolicyOut(label=policy.version_label, **policy.model_dump())

@@ -18,13 +18,11 @@ from giftflow.ledger.commands import TransferCommand
 from giftflow.ledger.pending import CreatePending, PendingAction, ResolvePending
 from giftflow.ledger.reversal import ReverseTransaction
 from giftflow.money.amounts import amount_view
-from giftflow.money.repository import policy_in_force
 from giftflow.transfers.schemas import BalanceOut, BalancesOut, PendingIn, TransferIn
 
 
 def policy_version(ctx: AppContext) -> str:
-    with ctx.engine.connect() as conn:
-        return policy_in_force(conn, ctx.settings.policy_profile, ctx.clock.now()).version_label
+    return ctx.policies.in_force(ctx.clock.now()).version_label
 
 
 def transfer(ctx: AppContext, body: TransferIn) -> TransferCommand:
