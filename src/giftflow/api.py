@@ -27,12 +27,18 @@ from giftflow.ledger.maintenance import PurgeIdempotencyKeys
 from giftflow.ledger.pending import ExpirePending
 from giftflow.ledger.writer import LedgerWriter
 from giftflow.operations.routes import router as operations_router
+from giftflow.payments.routes import router as webhooks_router
 from giftflow.policy.routes import router as policy_router
 from giftflow.process_lock import SqliteProcessLock
 from giftflow.settings import Settings, get_settings
 from giftflow.transfers.routes import router as transfers_router
 from giftflow.users.routes import router as users_router
+from giftflow.wallet.guardians.routes import router as guardians_router
+from giftflow.wallet.items.routes import router as items_router
+from giftflow.wallet.purchases.routes import router as purchases_router
+from giftflow.wallet.reports.routes import router as wallet_reports_router
 from giftflow.wallet.routes import router as wallet_router
+from giftflow.wallet.store.routes import router as store_router
 from giftflow.web.routes import mount_web
 
 log = logging.getLogger("giftflow")
@@ -140,6 +146,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         policy_router,
         users_router,
         wallet_router,
+        store_router,
+        purchases_router,
+        items_router,
+        guardians_router,
+        wallet_reports_router,
+        webhooks_router,
         transfers_router,
     ):
         app.include_router(router)

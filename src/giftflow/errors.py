@@ -170,6 +170,64 @@ class WriterUnavailable(GiftflowError):
         return {"Retry-After": "2"}
 
 
+# --- wallet and payments -------------------------------------------------------------------
+class NoPriceList(GiftflowError):
+    code, status = "no_price_list", 422
+    default_message = "The policy has no price list for this region, channel and currency."
+
+
+class UnknownPack(GiftflowError):
+    code, status, default_message = "unknown_pack", 422, "No coin pack of this size is sold."
+
+
+class UnknownProvider(GiftflowError):
+    code, status = "unknown_provider", 422
+    default_message = "This payment provider is not configured (sandbox, stripe, appstore)."
+
+
+class PaymentDeclined(GiftflowError):
+    code, status, default_message = "payment_declined", 402, "The payment was declined."
+
+
+class RefundNotAllowed(GiftflowError):
+    code, status = "refund_not_allowed", 409
+    default_message = "This purchase cannot be refunded (see details.reason)."
+
+
+class AccountFrozen(GiftflowError):
+    code, status = "account_frozen", 409
+    default_message = "Spending is frozen until a chargeback on this account is settled."
+
+
+class CapExceeded(GiftflowError):
+    code, status = "cap_exceeded", 409
+    default_message = "This would pass a spending cap (see details.rule and details.resets_at)."
+
+
+class AgeRestricted(GiftflowError):
+    code, status = "age_restricted", 409
+    default_message = "Users below the policy's minimum age cannot do this."
+
+
+class PurchasesDisabled(GiftflowError):
+    code, status = "purchases_disabled", 409
+    default_message = "A guardian has turned purchases off for this account."
+
+
+class ItemUnavailable(GiftflowError):
+    code, status, default_message = "item_unavailable", 409, "This item is not on sale."
+
+
+class InvalidSignature(GiftflowError):
+    code, status = "invalid_signature", 400
+    default_message = "The webhook's signature, certificate chain or timestamp is not valid."
+
+
+class ProviderError(GiftflowError):
+    code, status = "provider_error", 502
+    default_message = "The payment provider could not be reached or refused the call; retry."
+
+
 class LedgerWriteFailed(GiftflowError):
     code, status = "ledger_write_failed", 500
     default_message = "The write could not be committed; it may be retried with the same key."

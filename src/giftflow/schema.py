@@ -202,3 +202,142 @@ policy_versions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("policy_id", "version"),
 )
+
+# --- wallet and payments (issue 7) ----------------------------------------------------------
+
+# A purchase of coins and, once it succeeded, the user's *lot*: its paid coins occupy
+# [lot_start, lot_start + coins - coins_removed) of the user's sequence of paid coins, so the
+# lot's remainder follows from wallet_state.paid_spent (FIFO) without a row per spend.
+purchases = Table(
+    "purchases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", String(64), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("region", String(8), nullable=False),
+    Column("currency", String(8), nullable=False),
+    Column("pack_coins", BigInteger, nullable=True),  # null: a custom amount
+    Column("coins", BigInteger, nullable=False),
+    Column("bonus_coins", BigInteger, nullable=False, server_default="0"),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("store_fee_minor", BigInteger, nullable=False, server_default="0"),
+    Column("policy_version", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("provider_ref", String(255), nullable=True),
+    Column("failure_reason", String(200), nullable=True),
+    Column("refund_reason", String(500), nullable=True),
+    Column("credit_txn_id", Id, nullable=True),
+    Column("lot_start", BigInteger, nullable=True),
+    Column("coins_removed", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("succeeded_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("provider", "provider_ref"),
+    CheckConstraint("coins > 0 AND price_minor > 0 AND bonus_coins >= 0", name="amounts"),
+    CheckConstraint(
+        "state IN ('pending', 'succeeded', 'failed', 'canceled', 'refunded', 'disputed', "
+        "'won', 'lost')",
+        name="state",
+    ),
+    Index(None, "user_id", "id"),
+    Index(None, "state", "succeeded_at"),
+)
+
+# Per-user counters of the wallet: paid coins ever credited (where the next lot starts), paid
+# coins spent (how far FIFO consumption has gone) and a freeze after a chargeback.
+wallet_state = Table(
+    "wallet_state",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("paid_total", BigInteger, nullable=False, server_default="0"),
+    Column("paid_spent", BigInteger, nullable=False, server_default="0"),
+    Column("frozen_reason", String(64), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Coins bought or spent per user and day (in the policy's time zone), for spending caps:
+# counter is 'bought', 'bought:<provider>' or 'spent'.
+spend_windows = Table(
+    "spend_windows",
+    metadata,
+    Column("user_id", String(64), nullable=False),
+    Column("counter", String(40), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("coins", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "counter", "day"),
+)
+
+# Every event a payment provider delivered, once per (provider, event id): the dedup key and
+# the audit trail.
+payment_events = Table(
+    "payment_events",
+    metadata,
+    Column("provider", String(16), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("purchase_id", Id, nullable=True),
+    Column("outcome", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("provider", "event_id"),
+    Index(None, "purchase_id"),
+)
+
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("purchase_id", Id, nullable=False, unique=True),
+    Column("user_id", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("coins_removed", BigInteger, nullable=False),
+    Column("coins_spent", BigInteger, nullable=False),
+    Column("receivable_minor", BigInteger, nullable=False),
+    Column("currency", String(8), nullable=False),
+    Column("note", String(500), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=True),
+    CheckConstraint("state IN ('open', 'won', 'lost', 'settled')", name="state"),
+    Index(None, "state", "id"),
+)
+
+guardian_links = Table(
+    "guardian_links",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("guardian_id", String(64), nullable=False),
+    Column("ward_id", String(64), nullable=False),
+    Column("purchases_enabled", Boolean, nullable=False, server_default="1"),
+    Column("daily_cap_coins", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("guardian_id", "ward_id"),
+    Index(None, "ward_id"),
+)
+
+# Non-gift catalog items bought with coins (effects, stickers), and who owns how many.
+items = Table(
+    "items",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("price_coins", BigInteger, nullable=False),
+    Column("image", String(200), nullable=True),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("price_coins > 0", name="price"),
+)
+
+owned_items = Table(
+    "owned_items",
+    metadata,
+    Column("user_id", String(64), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("first_at", UTCDateTime(), nullable=False),
+    Column("last_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("user_id", "item_id"),
+)

@@ -32,6 +32,23 @@ class Settings(BaseSettings):
     idempotency_retention_hours: int = Field(default=48, description="Keys kept at least this.")
     pending_sweep_seconds: float = Field(default=5.0, description="How often expiry runs.")
     policy_profile: str = Field(default="standard", description="Economy policy profile.")
+    payment_providers: str = Field(
+        default="sandbox,stripe,appstore",
+        description="Providers a purchase may name (comma-separated); sandbox is the default.",
+    )
+    stripe_api_key: str = Field(
+        default="", description="Stripe secret key (sk_…) for PaymentIntents."
+    )
+    stripe_webhook_secret: str = Field(default="", description="Signing secret (whsec_…).")
+    stripe_api_base: str = Field(
+        default="https://api.stripe.com", description="Stripe API address (a stub in tests)."
+    )
+    appstore_bundle_id: str = Field(default="", description="The app's bundle id.")
+    appstore_app_apple_id: int | None = Field(default=None, description="Apple id (production).")
+    appstore_environment: str = Field(default="Sandbox", description="Sandbox or Production.")
+    appstore_root_certificates: str = Field(
+        default="", description="Comma-separated paths of Apple root certificates (DER)."
+    )
     log_level: str = Field(default="info")
 
 

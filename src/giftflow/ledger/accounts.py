@@ -114,7 +114,7 @@ CHART: tuple[AccountClass, ...] = (
     ),
     AccountClass(
         "receivable",
-        _rules(("platform:receivable:{name}", ("COIN", FIAT))),
+        _rules(("platform:receivable:{id}", ("COIN", FIAT))),
         may_go_negative=True,
         sharded=False,
         mechanism=False,

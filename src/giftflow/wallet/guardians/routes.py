@@ -1,0 +1,7 @@
+"""HTTP routes (to be filled in)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1", tags=["wallet"])

@@ -1,0 +1,1 @@
+"""In-app items (effects, stickers) bought with coins."""

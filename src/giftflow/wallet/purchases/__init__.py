@@ -1,0 +1,1 @@
+"""Purchases of coins: creation, confirmation, refunds, disputes, lots."""

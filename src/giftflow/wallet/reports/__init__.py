@@ -1,0 +1,1 @@
+"""Finance figures of the wallet flows (JSON and CSV)."""

@@ -1,0 +1,1 @@
+"""The coin store: packs, bonuses and quotes from the policy's price lists."""
