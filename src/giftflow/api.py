@@ -27,6 +27,7 @@ from giftflow.ledger.maintenance import PurgeIdempotencyKeys
 from giftflow.ledger.pending import ExpirePending
 from giftflow.ledger.writer import LedgerWriter
 from giftflow.operations.routes import router as operations_router
+from giftflow.payments.appstore_routes import router as appstore_webhooks_router
 from giftflow.payments.routes import router as webhooks_router
 from giftflow.policy.routes import router as policy_router
 from giftflow.process_lock import SqliteProcessLock
@@ -36,6 +37,7 @@ from giftflow.users.routes import router as users_router
 from giftflow.wallet.guardians.routes import router as guardians_router
 from giftflow.wallet.items.routes import router as items_router
 from giftflow.wallet.purchases.routes import router as purchases_router
+from giftflow.wallet.purchases.service import PurchaseEvents
 from giftflow.wallet.reports.routes import router as wallet_reports_router
 from giftflow.wallet.routes import router as wallet_router
 from giftflow.wallet.store.routes import router as store_router
@@ -105,6 +107,7 @@ async def _running(app: FastAPI, settings: Settings, clock: Clock) -> AsyncItera
     writer.start()
     ctx = AppContext(settings=settings, engine=engine, writer=writer, clock=clock)
     app.state.giftflow = ctx
+    app.state.payment_sink = PurchaseEvents(ctx)
     sweeper = None
     if settings.pending_sweep_seconds > 0:
         sweeper = asyncio.create_task(_maintenance(ctx, settings.pending_sweep_seconds))
@@ -152,6 +155,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         guardians_router,
         wallet_reports_router,
         webhooks_router,
+        appstore_webhooks_router,
         transfers_router,
     ):
         app.include_router(router)

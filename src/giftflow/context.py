@@ -16,6 +16,8 @@ from giftflow.clock import Clock
 from giftflow.ledger.idempotency import InFlightRegistry
 from giftflow.ledger.writer import LedgerWriter
 from giftflow.money.repository import PolicySource
+from giftflow.payments.providers import PaymentProvider
+from giftflow.payments.registry import providers_from_settings
 from giftflow.settings import Settings
 
 
@@ -28,9 +30,11 @@ class AppContext:
     inflight: InFlightRegistry = field(default_factory=InFlightRegistry)
     api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
     policies: PolicySource = field(init=False)
+    payments: dict[str, PaymentProvider] = field(init=False)
 
     def __post_init__(self) -> None:
         self.policies = PolicySource(self.engine, self.settings.policy_profile)
+        self.payments = providers_from_settings(self.settings)
 
 
 async def get_context(request: Request) -> AppContext:

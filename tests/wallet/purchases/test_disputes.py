@@ -1,0 +1,115 @@
+"""Chargebacks: remaining coins removed, spent coins become a receivable, the wallet frozen;
+a won dispute restores everything; a lost one can be settled (written off) by an operator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import WalletApi
+
+DISPUTED_CARD = {"number": "4000 0000 0000 0259"}
+
+
+def dispute(api: WalletApi, purchase_id: str, action: str, idem: str) -> dict[str, Any]:
+    r = api.client.post(
+        f"/v1/admin/purchases/{purchase_id}/dispute",
+        json={"action": action},
+        headers=api.admin(idem),
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_a_chargeback_after_the_coins_were_gifted_away(open_api: Any) -> None:
+    with open_api("seed-002") as api:
+        api.buyer("cb")
+        bought = api.buy("cb", "b", pack=350, card=DISPUTED_CARD).json()
+        assert bought["state"] == "succeeded"
+        assert api.spend("cb", 300).status == 201  # gifted away
+        assert dispute(api, bought["id"], "open", "d1")["outcome"] == "charged_back"
+        # the 50 coins still there are removed; the 300 spent are owed at the lot's net price
+        assert api.coins("cb") == {}
+        net = 420 - bought["store_fee"]["amount"]
+        owed = net * 300 // 350
+        assert api.balance("platform:receivable:cb", "USD") == -owed
+        assert api.balance("platform:cash:sandbox", "USD") == 0  # the money went back
+        assert api.balance("platform:coins:issued", "COIN") == -300  # still in circulation
+        listed = api.client.get("/v1/admin/disputes", headers=api.admin()).json()["data"]
+        assert [(d["state"], d["coins_removed"], d["coins_spent"]) for d in listed] == [
+            ("open", 50, 300)
+        ]
+        assert listed[0]["receivable"]["amount"] == owed
+        # frozen for spending, not a negative balance
+        api.client.post(
+            "/v1/admin/transfers",
+            json={
+                "postings": [
+                    {
+                        "source": "platform:equity:promotions",
+                        "destination": "user:cb:coins:bonus",
+                        "asset": "COIN",
+                        "amount": 5,
+                    }
+                ]
+            },
+            headers=api.admin("g"),
+        )
+        frozen = api.spend("cb", 1)
+        assert frozen.error_code == "account_frozen"
+        # a replayed dispute event changes nothing
+        again = dispute(api, bought["id"], "open", "d2")
+        assert again["outcome"] == "no_longer_possible"
+        api.assert_clean()
+        # won: money back, coins restored as a new lot, receivable cleared, unfrozen
+        assert dispute(api, bought["id"], "won", "d3")["outcome"] == "dispute_won"
+        assert api.coins("cb") == {"user:cb:coins": 50, "user:cb:coins:bonus": 5}
+        assert api.balance("platform:receivable:cb", "USD") == 0
+        assert api.balance("platform:cash:sandbox", "USD") == -420
+        assert api.spend("cb", 55).status == 201
+        got = api.client.get(f"/v1/purchases/{bought['id']}", headers=api.user("cb")).json()
+        assert (got["state"], got["remaining_coins"]) == ("won", 0)
+        api.assert_clean()
+
+
+def test_a_lost_dispute_stays_frozen_until_an_operator_settles_it(open_api: Any) -> None:
+    with open_api("seed-002") as api:
+        api.buyer("lo")
+        bought = api.buy("lo", "b", pack=70, card=DISPUTED_CARD).json()
+        assert api.spend("lo", 70).status == 201
+        dispute(api, bought["id"], "open", "d1")
+        assert dispute(api, bought["id"], "lost", "d2")["outcome"] == "dispute_lost"
+        owed = 84 - bought["store_fee"]["amount"]
+        assert api.balance("platform:receivable:lo", "USD") == -owed
+        case = api.client.get("/v1/admin/disputes?state=lost", headers=api.admin()).json()
+        dispute_id = case["data"][0]["id"]
+        r = api.client.post(
+            f"/v1/admin/disputes/{dispute_id}/settle",
+            json={"note": "written off"},
+            headers=api.admin("s1"),
+        )
+        assert r.status_code == 200 and r.json()["state"] == "settled"
+        assert api.balance("platform:receivable:lo", "USD") == 0
+        assert api.balance("platform:equity:writeoffs", "USD") == -owed
+        api.assert_clean()
+
+
+def test_only_sandbox_purchases_can_be_disputed_by_hand_and_only_by_admins(
+    open_api: Any,
+) -> None:
+    with open_api("standard") as api:
+        api.buyer("x")
+        bought = api.buy("x", "b", pack=70).json()
+        r = api.client.post(
+            f"/v1/admin/purchases/{bought['id']}/dispute",
+            json={"action": "open"},
+            headers=api.user("x") | {"Idempotency-Key": "u"},
+        )
+        assert r.status_code == 403
+        r = api.client.post(
+            f"/v1/admin/purchases/{bought['id']}/dispute",
+            json={"action": "won"},
+            headers=api.admin("w"),
+        )
+        assert r.json()["outcome"] == "no_longer_possible"  # nothing open to win
+        assert api.coins("x") == {"user:x:coins": 70}

@@ -1,0 +1,176 @@
+"""Buying coins through the API: SPEC §10 examples, declines, idempotency, who may buy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+
+def err(r: Any) -> tuple[int, str]:
+    return r.status_code, r.json()["error"]["code"]
+
+
+def test_seed_002_example_1_the_70_coin_app_pack(open_api: Any) -> None:
+    with open_api("seed-002") as api:
+        api.buyer("v1")
+        r = api.buy("v1", "b1", pack=70, channel="app")
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert body["state"] == "succeeded"
+        assert body["price"] == {"asset": "USD", "amount": 84, "display": "0.84"}
+        assert body["policy_version"].startswith("seed-002@")
+        assert api.coins("v1") == {"user:v1:coins": 70}
+        # the money: cash at the provider, revenue net of the store fee, the fee recorded
+        fee = body["store_fee"]["amount"]
+        assert api.balance("platform:cash:sandbox", "USD") == -84
+        assert api.balance("platform:revenue:coins", "USD") == 84 - fee
+        assert api.balance("platform:fees:store", "USD") == fee
+        api.assert_clean()
+
+
+def test_seed_002_example_2_833_custom_coins_cost_1000_cents(open_api: Any) -> None:
+    with open_api("seed-002") as api:
+        api.buyer("v2")
+        r = api.buy("v2", "b1", coins=833)
+        assert r.status_code == 201, r.text
+        assert r.json()["price"]["amount"] == 1000 and r.json()["pack"] is False
+        assert api.coins("v2") == {"user:v2:coins": 833}
+        api.assert_clean()
+
+
+def test_seed_002_example_5_refund_rules(open_api: Any) -> None:
+    with open_api("seed-002") as api:
+        api.buyer("r1")
+        first = api.buy("r1", "b1", pack=350).json()
+        spent = api.buy("r1", "b2", pack=350).json()
+        late = api.buy("r1", "b3", pack=350).json()
+        assert api.coins("r1") == {"user:r1:coins": 1050}
+        # one coin spent: FIFO takes it from the oldest lot, which is then not refundable
+        assert api.spend("r1", 1).status == 201
+        refund = f"/v1/purchases/{first['id']}/refund"
+        r = api.client.post(
+            refund, json={"reason": "accident"}, headers=api.user("r1") | {"Idempotency-Key": "f1"}
+        )
+        assert err(r) == (409, "refund_not_allowed")
+        assert r.json()["error"]["details"]["reason"] == "spent"
+        # day 13: the untouched second lot is refunded in full
+        api.clock.advance(timedelta(days=13))
+        r = api.client.post(
+            f"/v1/purchases/{spent['id']}/refund",
+            json={"reason": "technical issue"},
+            headers=api.user("r1") | {"Idempotency-Key": "f2"},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "refunded"
+        assert api.coins("r1") == {"user:r1:coins": 1050 - 1 - 350}
+        assert api.balance("platform:cash:sandbox", "USD") == -2 * 420  # $4.20 went back
+        # day 15: the third lot is past the 14-day window
+        api.clock.advance(timedelta(days=2))
+        r = api.client.post(
+            f"/v1/purchases/{late['id']}/refund",
+            json={"reason": "late"},
+            headers=api.user("r1") | {"Idempotency-Key": "f3"},
+        )
+        assert err(r) == (409, "refund_not_allowed")
+        assert r.json()["error"]["details"]["reason"] == "window_passed"
+        # what is left of each lot, oldest first
+        purchases = api.client.get("/v1/purchases", headers=api.user("r1")).json()["data"]
+        assert {p["id"]: p["remaining_coins"] for p in purchases} == {
+            first["id"]: 349,
+            spent["id"]: 0,
+            late["id"]: 350,
+        }
+        api.assert_clean()
+
+
+def test_a_refund_of_an_untouched_lot_after_an_older_one_keeps_fifo_exact(open_api: Any) -> None:
+    """Refunding a later lot closes its gap: spending continues into the lots that remain."""
+    with open_api("seed-002") as api:
+        api.buyer("f1")
+        a = api.buy("f1", "a", pack=70).json()
+        b = api.buy("f1", "b", pack=350).json()
+        c = api.buy("f1", "c", pack=700).json()
+        r = api.client.post(
+            f"/v1/purchases/{b['id']}/refund",
+            json={"reason": "x"},
+            headers=api.user("f1") | {"Idempotency-Key": "rb"},
+        )
+        assert r.status_code == 200, r.text
+        assert api.spend("f1", 100).status == 201  # 70 from a, 30 from c
+        left = {
+            p["id"]: p["remaining_coins"]
+            for p in api.client.get("/v1/purchases", headers=api.user("f1")).json()["data"]
+        }
+        assert left == {a["id"]: 0, b["id"]: 0, c["id"]: 670}
+        api.assert_clean()
+
+
+def test_declined_card_fails_the_purchase_and_moves_nothing(open_api: Any) -> None:
+    with open_api("standard") as api:
+        api.buyer("d1")
+        r = api.buy("d1", "k", pack=70, card={"number": "4000 0000 0000 0002"})
+        assert err(r) == (402, "payment_declined")
+        again = api.buy("d1", "k", pack=70, card={"number": "4000 0000 0000 0002"})
+        assert again.json() == r.json()
+        listed = api.client.get("/v1/purchases", headers=api.user("d1")).json()["data"]
+        assert [p["state"] for p in listed] == ["failed"]
+        assert api.coins("d1") == {}
+        api.assert_clean()
+
+
+def test_the_same_request_twice_is_one_purchase(open_api: Any) -> None:
+    with open_api("standard") as api:
+        api.buyer("i1")
+        one = api.buy("i1", "same", pack=70)
+        two = api.buy("i1", "same", pack=70)
+        assert one.status_code == two.status_code == 201
+        assert one.json()["id"] == two.json()["id"]
+        other = api.buy("i1", "same", pack=350)
+        assert err(other) == (409, "idempotency_key_reused")
+        assert len(api.client.get("/v1/purchases", headers=api.user("i1")).json()["data"]) == 1
+        assert api.coins("i1") == {"user:i1:coins": 70}
+
+
+def test_who_may_buy(open_api: Any) -> None:
+    with open_api("standard") as api:
+        api.buyer("kid", birth_date="2015-06-01")
+        assert err(api.buy("kid", "k1", pack=70)) == (409, "age_restricted")
+        api.client.put("/v1/users/nobirth", json={"region": "US"}, headers=api.platform())
+        r = api.buy("nobirth", "k2", pack=70)
+        assert err(r) == (409, "age_restricted")
+        assert r.json()["error"]["details"]["reason"] == "age_unknown"
+        assert err(api.buy("ghost", "k3", pack=70)) == (422, "user_not_found")
+        api.buyer("v")
+        assert err(api.buy("v", "k4", pack=71)) == (422, "unknown_pack")
+        r = api.buy("v", "k5", pack=70, coins=70)
+        assert err(r) == (422, "validation_error")
+        assert api.coins("kid") == {} and api.coins("v") == {}
+
+
+def test_the_wallet_shows_coins_by_kind_and_each_lot(open_api: Any) -> None:
+    with open_api("seed-002") as api:
+        api.buyer("w")
+        old = api.buy("w", "a", pack=70).json()
+        api.clock.advance(timedelta(days=10))
+        new = api.buy("w", "b", pack=350).json()
+        api.grant("user:w:coins:bonus", 4, "g")
+        assert api.spend("w", 10).status == 201  # 4 bonus, then 6 paid from the oldest lot
+        wallet = api.client.get("/v1/wallet", headers=api.user("w")).json()
+        assert {k: v["amount"] for k, v in wallet["coins"].items()} == {
+            "bonus": 0,
+            "exchanged": 0,
+            "paid": 414,
+        }
+        assert wallet["frozen"] is False
+        lots = {lot["purchase_id"]: lot for lot in wallet["lots"]}
+        assert (lots[old["id"]]["remaining"], lots[old["id"]]["refundable"]) == (64, False)
+        assert lots[old["id"]]["not_refundable_because"] == "spent"
+        assert (lots[new["id"]]["remaining"], lots[new["id"]]["refundable"]) == (350, True)
+        assert lots[new["id"]]["refundable_until"] == "2026-01-25T00:00:00Z"
+        api.clock.advance(timedelta(days=15))
+        wallet = api.client.get("/v1/wallet", headers=api.user("w")).json()
+        # the same order of reasons as the refund itself: the window first
+        assert [lot["not_refundable_because"] for lot in wallet["lots"]] == [
+            "window_passed",
+            "window_passed",
+        ]
