@@ -52,8 +52,8 @@ def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]
 def is_value_route(method: str, path: str) -> bool:
     """Every POST under /v1 moves value (PUT /v1/users/{id} and the GETs do not), except the
     providers' webhooks (their signature authenticates them and the event id deduplicates
-    them) and the platform's guardian links (no value; an existing link answers 200)."""
-    if path.startswith(("/v1/webhooks/", "/v1/guardians/")):
+    them), the platform's guardian links and the admin item catalog (no value moves)."""
+    if path.startswith(("/v1/webhooks/", "/v1/guardians/")) or path == "/v1/admin/items":
         return False
     return method == "POST" and path.startswith("/v1/")
 

@@ -241,6 +241,12 @@ def chargeback(ctx: BatchContext, row: PurchaseRow, event: PurchaseEvent) -> str
     new_state = next_state(row.state, event)
     if new_state is None:
         return "no_longer_possible"
+    if row.state is PurchaseState.PENDING:
+        # refunded before it was confirmed: nothing was credited, nothing moves
+        row.state = new_state
+        row.refund_reason = "refunded by the provider before its confirmation arrived"
+        save_purchase(ctx, row)
+        return "refunded_before_confirmation"
     state = wallet(ctx, row.user_id)
     segs = row.segments()
     spent = lots.consumed(segs, state.paid_spent)

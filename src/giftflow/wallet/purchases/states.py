@@ -1,6 +1,7 @@
 """Purchase states and the transitions between them (each guard stated once, here).
 
-    pending ─▶ succeeded ─▶ refunded            (by the user/admin, or the provider)
+    pending ─▶ succeeded ─▶ refunded            (by the user/admin, or the provider;
+       │                                      a provider refund may even precede confirmation)
        │           └──────▶ disputed ─▶ won ─▶ (disputed again …)
        ├─▶ failed                  └─▶ lost
        └─▶ canceled
@@ -41,6 +42,9 @@ TRANSITIONS: dict[tuple[PurchaseState, PurchaseEvent], PurchaseState] = {
     (S.PENDING, E.CONFIRM): S.SUCCEEDED,
     (S.PENDING, E.FAIL): S.FAILED,
     (S.PENDING, E.CANCEL): S.CANCELED,
+    # the provider's refund can arrive before its confirmation (no order is guaranteed): the
+    # purchase ends refunded and the late confirmation finds nothing to do
+    (S.PENDING, E.PROVIDER_REFUND): S.REFUNDED,
     (S.SUCCEEDED, E.REFUND): S.REFUNDED,
     (S.SUCCEEDED, E.PROVIDER_REFUND): S.REFUNDED,
     (S.WON, E.PROVIDER_REFUND): S.REFUNDED,
