@@ -98,6 +98,7 @@ transactions = Table(
     Column("memo", String(500), nullable=True),
     Column("meta", Text, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    Index(None, "kind", "created_at"),  # reports by kind and period
 )
 
 # One row per posting: value moves from the debit (source) account to the credit (destination)

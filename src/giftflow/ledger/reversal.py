@@ -10,16 +10,11 @@ from giftflow.ledger.batch_repository import StoredTransaction
 from giftflow.ledger.commands import BatchContext, Command, staged_view
 from giftflow.ledger.model import AccountRef, Posting, TxnKind
 
-# Transactions owned by a state machine are undone through it (void a pending transfer), not here.
-IRREVERSIBLE_KINDS = frozenset(
-    {
-        TxnKind.REVERSAL,
-        TxnKind.PENDING,
-        TxnKind.PENDING_POST,
-        TxnKind.PENDING_VOID,
-        TxnKind.PENDING_EXPIRE,
-    }
-)
+# Only operators' transfers are reversed here. Every other transaction belongs to a state
+# machine (a pending transfer, a purchase and its lot, a gift) whose own rows would no longer
+# match the ledger if its postings were simply moved back: those are undone through it (void the
+# pending transfer, refund the purchase), and a reversal itself is final.
+REVERSIBLE_KINDS = frozenset({TxnKind.TRANSFER})
 
 
 class ReverseTransaction(Command):
@@ -56,7 +51,7 @@ class ReverseTransaction(Command):
         original = ctx.repo.load_transaction(self.txn_id)
         if original is None:
             raise NotFound("No such transaction.", id=str(self.txn_id))
-        if original.kind in IRREVERSIBLE_KINDS:
+        if original.kind not in REVERSIBLE_KINDS:
             raise NotReversible(
                 f"A {original.kind} transaction cannot be reversed.", id=str(self.txn_id)
             )

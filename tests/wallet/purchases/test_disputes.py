@@ -113,3 +113,32 @@ def test_only_sandbox_purchases_can_be_disputed_by_hand_and_only_by_admins(
         )
         assert r.json()["outcome"] == "no_longer_possible"  # nothing open to win
         assert api.coins("x") == {"user:x:coins": 70}
+
+
+def test_a_purchase_disputed_again_after_a_won_dispute_reopens_its_case(open_api: Any) -> None:
+    with open_api("seed-002") as api:
+        api.buyer("re")
+        bought = api.buy("re", "b", pack=70, card=DISPUTED_CARD).json()
+        assert api.spend("re", 20).status == 201
+        dispute(api, bought["id"], "open", "d1")
+        dispute(api, bought["id"], "won", "d2")
+        assert dispute(api, bought["id"], "open", "d3")["outcome"] == "charged_back"
+        cases = api.client.get("/v1/admin/disputes", headers=api.admin()).json()["data"]
+        assert [(c["state"], c["coins_removed"]) for c in cases] == [("open", 50)]
+        assert api.coins("re") == {}
+        api.assert_clean()
+
+
+def test_purchase_transactions_are_undone_by_their_state_machine_not_reversed(
+    open_api: Any,
+) -> None:
+    with open_api("standard") as api:
+        api.buyer("rv")
+        api.buy("rv", "b", pack=70)
+        txns = api.client.get("/v1/transactions", headers=api.user("rv")).json()["data"]
+        purchase_txn = next(t["transaction"] for t in txns if t["kind"] == "purchase")
+        r = api.client.post(
+            f"/v1/admin/transactions/{purchase_txn}/reverse", headers=api.admin("x")
+        )
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "not_reversible")
+        assert api.coins("rv") == {"user:rv:coins": 70}

@@ -17,6 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("transactions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_transactions_kind_created_at"), ["kind", "created_at"], unique=False
+        )
     op.create_table(
         "disputes",
         sa.Column(
@@ -176,6 +180,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("transactions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_transactions_kind_created_at"))
     op.drop_table("wallet_state")
     op.drop_table("spend_windows")
     op.drop_index(op.f("ix_purchases_user_id_id"), table_name="purchases")

@@ -285,12 +285,13 @@ def chargeback(ctx: BatchContext, row: PurchaseRow, event: PurchaseEvent) -> str
     save_wallet(ctx, state)
     save_purchase(ctx, row)
     if event is PurchaseEvent.DISPUTE_OPEN or owed:
+        earlier = repo(ctx).open_dispute(row.id)  # one case per purchase: reopened if any
         ctx.book.stage(
             WALLET,
             (
-                "dispute_insert",
+                "dispute_insert" if earlier is None else "dispute",
                 {
-                    "id": ctx.book.next_id(),
+                    "id": ctx.book.next_id() if earlier is None else earlier["id"],
                     "purchase_id": row.id,
                     "user_id": row.user_id,
                     "state": "open" if event is PurchaseEvent.DISPUTE_OPEN else "lost",

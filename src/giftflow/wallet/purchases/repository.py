@@ -201,6 +201,7 @@ class WalletWrites:
             elif op == "dispute_insert":
                 conn.execute(disputes.insert().values(**value))
             elif op == "dispute":
+                value = dict(value)
                 dispute_id = value.pop("id")
                 conn.execute(update(disputes).where(disputes.c.id == dispute_id).values(**value))
             elif op == "event":

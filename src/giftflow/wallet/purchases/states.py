@@ -41,6 +41,9 @@ S, E = PurchaseState, PurchaseEvent
 TRANSITIONS: dict[tuple[PurchaseState, PurchaseEvent], PurchaseState] = {
     (S.PENDING, E.CONFIRM): S.SUCCEEDED,
     (S.PENDING, E.FAIL): S.FAILED,
+    # a failed attempt at Stripe is not the end: the buyer may pay the same PaymentIntent again,
+    # and its later success must still credit the coins
+    (S.FAILED, E.CONFIRM): S.SUCCEEDED,
     (S.PENDING, E.CANCEL): S.CANCELED,
     # the provider's refund can arrive before its confirmation (no order is guaranteed): the
     # purchase ends refunded and the late confirmation finds nothing to do

@@ -1,7 +1,70 @@
-"""HTTP routes (to be filled in)."""
+"""Finance figures of the wallet flows: ``GET /v1/admin/reports/wallet``, as JSON (the default)
+or as CSV when the request's ``Accept`` prefers ``text/csv``."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
 
-router = APIRouter(prefix="/v1", tags=["wallet"])
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from giftflow.auth.deps import require_scope
+from giftflow.auth.principal import Principal
+from giftflow.context import AppContext, get_context
+from giftflow.wallet.reports import service
+from giftflow.wallet.reports.schemas import WalletReportOut
+
+router = APIRouter(prefix="/v1", tags=["admin: reports"])
+admin = require_scope("admin")
+CSV = "text/csv"
+
+
+def wants_csv(accept: str) -> bool:
+    """Whether an ``Accept`` header prefers ``text/csv`` to ``application/json`` (JSON is the
+    default: for a missing header, ``*/*`` or anything else)."""
+    quality = {CSV: 0.0, "application/json": 0.0}
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media in quality:
+            quality[media] = max(quality[media], q)
+    return quality[CSV] > 0 and quality[CSV] >= quality["application/json"]
+
+
+@router.get(
+    "/admin/reports/wallet",
+    response_model=WalletReportOut,
+    responses={
+        200: {
+            "description": "The report; as CSV with `Accept: text/csv`.",
+            "content": {CSV: {"schema": {"type": "string"}}},
+        }
+    },
+)
+def wallet_report(
+    request: Request,
+    from_: date = Query(alias="from", description="First day (YYYY-MM-DD), policy time zone."),
+    to: date = Query(description="Last day, included; at most 366 days in all."),
+    _: Principal = Depends(admin),
+    ctx: AppContext = Depends(get_context),
+) -> Response:
+    """Purchases, revenue, store fees, refunds, disputes and receivables per day and currency,
+    from the ledger; deferred revenue and bonus coins outstanding at the end of `to`."""
+    report = service.wallet_report(ctx, from_, to)
+    if wants_csv(request.headers.get("accept", "")):
+        name = f"wallet-report-{from_.isoformat()}-{to.isoformat()}.csv"
+        return Response(
+            service.report_csv(report),
+            media_type=f"{CSV}; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    out = service.report_out(report)
+    return JSONResponse(out.model_dump(mode="json", by_alias=True))
