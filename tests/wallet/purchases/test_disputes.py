@@ -142,3 +142,23 @@ def test_purchase_transactions_are_undone_by_their_state_machine_not_reversed(
         )
         assert (r.status_code, r.json()["error"]["code"]) == (409, "not_reversible")
         assert api.coins("rv") == {"user:rv:coins": 70}
+
+
+def test_admins_see_every_provider_event_and_what_it_did(open_api: Any) -> None:
+    with open_api("standard") as api:
+        api.buyer("ev")
+        bought = api.buy("ev", "b", pack=70, card=DISPUTED_CARD).json()
+        dispute(api, bought["id"], "open", "d1")
+        dispute(api, bought["id"], "open", "d2")
+        r = api.client.get("/v1/admin/payment-events", headers=api.admin())
+        assert r.status_code == 200
+        seen = sorted((e["event_type"], e["outcome"]) for e in r.json()["data"])
+        assert seen == [
+            ("sandbox.dispute.open", "charged_back"),
+            ("sandbox.dispute.open", "no_longer_possible"),
+        ]
+        only = api.client.get(
+            "/v1/admin/payment-events?outcome=charged_back", headers=api.admin()
+        ).json()["data"]
+        assert [e["purchase_id"] for e in only] == [bought["id"]]
+        assert api.client.get("/v1/admin/payment-events", headers=api.user("ev")).status_code == 403

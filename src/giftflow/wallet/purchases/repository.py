@@ -351,3 +351,23 @@ def profile(conn: Connection, user_id: str) -> dict[str, Any] | None:
     ).mappings()
     found = row.first()
     return dict(found) if found is not None else None
+
+
+def list_events(
+    conn: Connection, *, outcome: str | None, event_type: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Provider events as received, newest first (the audit trail and the admins' queue)."""
+    stmt = select(
+        payment_events.c.provider,
+        payment_events.c.event_id,
+        payment_events.c.event_type,
+        payment_events.c.purchase_id,
+        payment_events.c.outcome,
+        payment_events.c.received_at,
+    )
+    if outcome is not None:
+        stmt = stmt.where(payment_events.c.outcome == outcome)
+    if event_type is not None:
+        stmt = stmt.where(payment_events.c.event_type == event_type)
+    rows = conn.execute(stmt.order_by(payment_events.c.received_at.desc()).limit(limit))
+    return [dict(r) for r in rows.mappings()]

@@ -21,6 +21,8 @@ from giftflow.wallet.purchases.schemas import (
     DisputeOut,
     DisputesPage,
     EventResultOut,
+    PaymentEventOut,
+    PaymentEventsPage,
     PurchaseIn,
     PurchaseOut,
     PurchasesPage,
@@ -160,3 +162,29 @@ async def settle_dispute(
     ireq = idempotency_request(request, principal, body)
     status, out = await service.settle(ctx, parse_id(dispute_id), body.note, ireq)
     return JSONResponse(out, status_code=status)
+
+
+@router.get("/admin/payment-events", response_model=PaymentEventsPage, tags=["admin: disputes"])
+def list_payment_events(
+    outcome: str | None = Query(default=None, max_length=64),
+    event_type: str | None = Query(default=None, max_length=100),
+    limit: int = Query(default=50, ge=1, le=500),
+    _: Principal = Depends(admin),
+    ctx: AppContext = Depends(get_context),
+) -> PaymentEventsPage:
+    """Every event a provider delivered, with what it did (e.g. ``recorded_for_review`` for App
+    Store consumption requests, ``unknown_purchase``, ``amount_mismatch``), newest first."""
+    rows = service.events(ctx, outcome, event_type, limit)
+    return PaymentEventsPage(
+        data=[
+            PaymentEventOut(
+                provider=r["provider"],
+                event_id=r["event_id"],
+                event_type=r["event_type"],
+                purchase_id=str(r["purchase_id"]) if r["purchase_id"] else None,
+                outcome=r["outcome"],
+                received_at=rfc3339(r["received_at"]),
+            )
+            for r in rows
+        ]
+    )

@@ -109,3 +109,18 @@ class SettledOut(BaseModel):
     id: str
     object: str = "dispute"
     state: str
+
+
+class PaymentEventOut(BaseModel):
+    object: str = "payment_event"
+    provider: str
+    event_id: str
+    event_type: str
+    purchase_id: str | None
+    outcome: str
+    received_at: str
+
+
+class PaymentEventsPage(BaseModel):
+    object: str = "list"
+    data: list[PaymentEventOut]

@@ -294,3 +294,10 @@ async def settle(
 
 def now_in(policy: Policy, when: datetime) -> date:
     return when.astimezone(ZoneInfo(policy.timezone)).date()
+
+
+def events(
+    ctx: AppContext, outcome: str | None, event_type: str | None, limit: int
+) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn:
+        return repository.list_events(conn, outcome=outcome, event_type=event_type, limit=limit)
