@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 
 from giftflow.auth.keycache import ApiKeyCache
 from giftflow.clock import Clock
-from giftflow.ledger.idempotency import InFlightRegistry
+from giftflow.ledger.commands import Command
+from giftflow.ledger.idempotency import IdempotencyRequest, InFlightRegistry, Outcome
 from giftflow.ledger.writer import LedgerWriter
 from giftflow.money.repository import PolicySource
 from giftflow.payments.providers import PaymentProvider
@@ -35,6 +36,20 @@ class AppContext:
     def __post_init__(self) -> None:
         self.policies = PolicySource(self.engine, self.settings.policy_profile)
         self.payments = providers_from_settings(self.settings)
+
+    async def submit(
+        self, command: Command, idempotency: IdempotencyRequest | None = None
+    ) -> Outcome:
+        """Submit through the writer; under a key, a second request with the same key in this
+        process gets 409 with Retry-After while the first is running (another process's
+        duplicate is settled at commit by the unique key)."""
+        if idempotency is None:
+            return await self.writer.submit(command)
+        self.inflight.acquire(idempotency)
+        try:
+            return await self.writer.submit(command, idempotency=idempotency)
+        finally:
+            self.inflight.release(idempotency)
 
 
 async def get_context(request: Request) -> AppContext:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import AfterValidator, StringConstraints
+
+from giftflow.ids import USER_ID_CHARS
 
 
 def _no_nul(value: str) -> str:
@@ -15,4 +18,7 @@ def _no_nul(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]
+
+# a user id in a route's path (``/v1/users/{user_id}``): the platform's id pattern
+USER_ID_PATH = Path(pattern=f"^{USER_ID_CHARS}$", description="The platform's user id.")
 Short = Annotated[Text, StringConstraints(max_length=200)]

@@ -65,12 +65,7 @@ async def submit_idempotent(
     A second request with a key this process is still working on gets 409 with Retry-After; a
     duplicate that races in from another process is settled at commit by the unique key.
     """
-    ireq = idempotency_request(request, principal, body)
-    ctx.inflight.acquire(ireq)
-    try:
-        outcome = await ctx.writer.submit(command, idempotency=ireq)
-    finally:
-        ctx.inflight.release(ireq)
+    outcome = await ctx.submit(command, idempotency_request(request, principal, body))
     headers = dict(outcome.headers)
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"

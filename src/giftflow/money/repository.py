@@ -84,16 +84,16 @@ class PolicySource:
         self.refresh_seconds = refresh_seconds
         self._lock = threading.Lock()
         self._book: PolicyBook | None = None
-        self._loaded_at: float | None = None
+        self._loaded_ns: int | None = None  # time.monotonic_ns() of the last read
 
     def in_force(self, now: datetime) -> Policy:
         with self._lock:
-            fresh = self._loaded_at is not None and (
-                time.monotonic() - self._loaded_at < self.refresh_seconds
+            fresh = self._loaded_ns is not None and (
+                time.monotonic_ns() - self._loaded_ns < self.refresh_seconds * 1_000_000_000
             )
             if not fresh:
                 with self.engine.connect() as conn:
                     self._book = load_policy_book(conn, self.profile)
-                self._loaded_at = time.monotonic()
+                self._loaded_ns = time.monotonic_ns()
             book = self._book
         return book.active_at(now) if book is not None else load_profile(self.profile)

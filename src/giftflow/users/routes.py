@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Response
 
 from giftflow.auth.deps import get_principal, require_scope
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
-from giftflow.ids import USER_ID_CHARS
+from giftflow.http.fields import USER_ID_PATH
 from giftflow.users import service
 from giftflow.users.schemas import UserIn, UserOut
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
-USER_ID = Path(pattern=f"^{USER_ID_CHARS}$", description="The platform's user id.")
 
 
 @router.put("/{user_id}", response_model=UserOut, responses={201: {"model": UserOut}})
 def put_user(
     body: UserIn,
     response: Response,
-    user_id: str = USER_ID,
+    user_id: str = USER_ID_PATH,
     _: Principal = Depends(require_scope("platform")),
     ctx: AppContext = Depends(get_context),
 ) -> UserOut:
@@ -32,7 +31,7 @@ def put_user(
 
 @router.get("/{user_id}", response_model=UserOut)
 def read_user(
-    user_id: str = USER_ID,
+    user_id: str = USER_ID_PATH,
     principal: Principal = Depends(get_principal),
     ctx: AppContext = Depends(get_context),
 ) -> UserOut:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
 from giftflow.auth.deps import get_principal, require_user
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
+from giftflow.http.fields import USER_ID_PATH
 from giftflow.http.ids import parse_cursor
-from giftflow.ids import USER_ID_CHARS
 from giftflow.wallet import service
 from giftflow.wallet.schemas import EntriesPage, WalletOut
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
-USER_ID = Path(pattern=f"^{USER_ID_CHARS}$", description="The platform's user id.")
 
 
 @router.get("/wallet", response_model=WalletOut)
@@ -26,7 +25,7 @@ def my_wallet(
 
 @router.get("/users/{user_id}/wallet", response_model=WalletOut)
 def user_wallet(
-    user_id: str = USER_ID,
+    user_id: str = USER_ID_PATH,
     principal: Principal = Depends(get_principal),
     ctx: AppContext = Depends(get_context),
 ) -> WalletOut:

@@ -166,6 +166,8 @@ def spend(
         w = windows(ctx.now, caps.timezone)
         for first, last in ((w.day, w.day), (w.week_start, w.week_end)):
             key = ("wallet.window", user_id, SPENT, first, last)
-            ctx.book.remember(key, _window_total(ctx, user_id, first, last, SPENT) + coins)
+            counted: int | None = ctx.book.memo.get(key)
+            if counted is not None:  # only totals this batch already read need keeping current
+                ctx.book.remember(key, counted + coins)
         ctx.book.stage(WALLET, ("window", Window(user_id, SPENT, w.day, coins)))
     return txn

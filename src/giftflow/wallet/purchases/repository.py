@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from giftflow.schema import disputes, payment_events, purchases, spend_windows, wallet_state
@@ -209,11 +209,11 @@ class WalletWrites:
         if latest_wallet:
             conn.execute(
                 update(wallet_state)
-                .where(wallet_state.c.user_id == _bind("w_user"))
+                .where(wallet_state.c.user_id == bindparam("w_user"))
                 .values(
-                    paid_total=_bind("w_total"),
-                    paid_spent=_bind("w_spent"),
-                    frozen_reason=_bind("w_frozen"),
+                    paid_total=bindparam("w_total"),
+                    paid_spent=bindparam("w_spent"),
+                    frozen_reason=bindparam("w_frozen"),
                 ),
                 [
                     {
@@ -237,12 +237,6 @@ class WalletWrites:
                     for (u, c, d), n in windows.items()
                 ],
             )
-
-
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
 
 
 def _shift(conn: Connection, user_id: str, shift: Shift) -> None:

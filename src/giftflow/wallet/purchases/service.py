@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,13 +20,14 @@ from giftflow.context import AppContext
 from giftflow.errors import (
     AgeRestricted,
     GiftflowError,
+    LedgerWriteFailed,
     NotFound,
     PaymentDeclined,
     PurchasesDisabled,
     UserNotFound,
+    WriterUnavailable,
 )
-from giftflow.ledger.commands import Command
-from giftflow.ledger.idempotency import IdempotencyRequest, Outcome
+from giftflow.ledger.idempotency import IdempotencyRequest
 from giftflow.money.policy import Policy
 from giftflow.payments.events import EventKind, EventResult, ProviderEvent
 from giftflow.payments.providers import PaymentProvider, PaymentRequest, StartStatus
@@ -83,24 +84,6 @@ def check_buyer(ctx: AppContext, policy: Policy, user_id: str) -> tuple[str, lis
     return facts["region"] or "*", rules
 
 
-async def submit(
-    ctx: AppContext, command: Command, ireq: IdempotencyRequest | None = None
-) -> Outcome:
-    if ireq is None:
-        return await ctx.writer.submit(command)
-    ctx.inflight.acquire(ireq)
-    try:
-        return await ctx.writer.submit(command, idempotency=ireq)
-    finally:
-        ctx.inflight.release(ireq)
-
-
-def _error(outcome: Outcome) -> GiftflowError:
-    err = GiftflowError(outcome.body["error"]["message"], **outcome.body["error"]["details"])
-    err.code, err.status = outcome.body["error"]["code"], outcome.status  # type: ignore[misc]
-    return err
-
-
 async def buy(
     ctx: AppContext, user_id: str, body: PurchaseIn, ireq: IdempotencyRequest
 ) -> tuple[int, dict[str, Any]]:
@@ -135,7 +118,7 @@ async def buy(
         policy_version=q.policy_version,
     )
     caps = purchase_rules(policy, region, provider.name) + guardian_rules
-    created = await submit(ctx, CreatePurchase(order, caps=caps, timezone=policy.timezone), ireq)
+    created = await ctx.submit(CreatePurchase(order, caps=caps, timezone=policy.timezone), ireq)
     if not created.ok:
         return created.status, created.body
     purchase_id = int(created.body["id"])
@@ -164,7 +147,7 @@ async def _start(
         out = purchase_view(_purchase(ctx, purchase_id))
         return 201, {**out, "client_secret": started.client_secret}
     reason = started.failure_reason if started.status is StartStatus.FAILED else None
-    await submit(ctx, ConfirmPurchase(row.id, failure_reason=reason))
+    await ctx.submit(ConfirmPurchase(row.id, failure_reason=reason))
     return _answer(_purchase(ctx, purchase_id))
 
 
@@ -220,7 +203,7 @@ async def refund(
     command = RefundPurchase(
         purchase_id, user_id=user_id, reason=reason, window_days=policy.refund_window_days
     )
-    outcome = await submit(ctx, command, ireq)
+    outcome = await ctx.submit(command, ireq)
     if outcome.ok and not outcome.replayed:
         row = _purchase(ctx, purchase_id)
         provider = ctx.payments.get(row.provider)
@@ -249,7 +232,12 @@ class PurchaseEvents:
     async def handle(self, event: ProviderEvent) -> EventResult:
         outcome = await self.ctx.writer.submit(ApplyProviderEvent(event))
         if not outcome.ok:
-            raise _error(outcome)
+            # a writer failure (503 overloaded/unavailable, 500): the webhook answers it and the
+            # provider delivers the event again later
+            message = str(outcome.body["error"]["message"])
+            if outcome.status == 503:
+                raise WriterUnavailable(message)
+            raise LedgerWriteFailed(message)
         found = outcome.body.get("purchase_id")
         return EventResult(str(outcome.body["outcome"]), int(found) if found else None)
 
@@ -288,12 +276,8 @@ def disputes(ctx: AppContext, state: str | None, limit: int) -> list[dict[str, A
 async def settle(
     ctx: AppContext, dispute_id: int, note: str, ireq: IdempotencyRequest
 ) -> tuple[int, dict[str, Any]]:
-    outcome = await submit(ctx, SettleDispute(dispute_id, note=note), ireq)
+    outcome = await ctx.submit(SettleDispute(dispute_id, note=note), ireq)
     return outcome.status, outcome.body
-
-
-def now_in(policy: Policy, when: datetime) -> date:
-    return when.astimezone(ZoneInfo(policy.timezone)).date()
 
 
 def events(
