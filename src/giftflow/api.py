@@ -1,8 +1,8 @@
 """The app factory: builds the app context, mounts each feature's routes, one error handler.
 
 The lifespan starts the ledger writer (and, on SQLite, takes the one-process lock) and runs the
-maintenance loop: expiry of pending transfers and the purge of old idempotency keys, both as
-commands through the writer like every other write.
+maintenance loop: expiry of pending transfers, the purge of old idempotency keys and retries of
+provider refunds, as commands through the writer like every other write.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from giftflow.users.routes import router as users_router
 from giftflow.wallet.guardians.routes import router as guardians_router
 from giftflow.wallet.items.routes import router as items_router
 from giftflow.wallet.purchases.routes import router as purchases_router
-from giftflow.wallet.purchases.service import PurchaseEvents
+from giftflow.wallet.purchases.service import PurchaseEvents, retry_provider_refunds
 from giftflow.wallet.reports.routes import router as wallet_reports_router
 from giftflow.wallet.routes import router as wallet_router
 from giftflow.wallet.store.routes import router as store_router
@@ -47,7 +47,8 @@ log = logging.getLogger("giftflow")
 
 
 async def _maintenance(ctx: AppContext, every: float) -> None:
-    """Void expired pending transfers and purge old idempotency keys, through the writer."""
+    """Void expired pending transfers, purge old idempotency keys and ask the providers again
+    for refunds they have not confirmed, all through the writer."""
     retention = timedelta(hours=ctx.settings.idempotency_retention_hours)
     rounds = 0
     while True:
@@ -56,6 +57,7 @@ async def _maintenance(ctx: AppContext, every: float) -> None:
             await ctx.writer.submit(ExpirePending())
             if rounds % 60 == 0:
                 await ctx.writer.submit(PurgeIdempotencyKeys(retention))
+                await retry_provider_refunds(ctx, older_than=timedelta(minutes=1))
         except Exception:
             log.exception("maintenance round failed")
         rounds += 1

@@ -237,6 +237,8 @@ purchases = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("succeeded_at", UTCDateTime(), nullable=True),
+    # giftflow refunded the coins; the provider has not yet confirmed paying the money back
+    Column("provider_refund_due_at", UTCDateTime(), nullable=True),
     UniqueConstraint("provider", "provider_ref"),
     CheckConstraint("coins > 0 AND price_minor > 0 AND bonus_coins >= 0", name="amounts"),
     CheckConstraint(
@@ -246,6 +248,7 @@ purchases = Table(
     ),
     Index(None, "user_id", "id"),
     Index(None, "state", "succeeded_at"),
+    Index(None, "provider_refund_due_at"),
 )
 
 # Per-user counters of the wallet: paid coins ever credited (where the next lot starts), paid

@@ -271,14 +271,6 @@ def test_a_refund_after_some_coins_were_spent(
         api.assert_clean()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: REFUND_REVERSED is documented to give the coins back as a won chargeback "
-    "does, but a provider refund leaves the purchase 'refunded' (no REFUNDED → WON "
-    "transition) and its dispute row 'lost' (close_dispute wants 'open'), so the money comes "
-    "back to the developer while the coins stay removed, the receivable owed and the wallet "
-    "frozen (outcome no_longer_possible)",
-)
 def test_a_reversed_refund_gives_the_coins_back(
     open_api: OpenApi, chain: Chain, root_file: Path
 ) -> None:
@@ -299,4 +291,66 @@ def test_a_reversed_refund_gives_the_coins_back(
         assert api.balance("platform:receivable:a5", "USD") == 0
         assert money(api) == (-PRICE, PRICE - fee, fee)
         assert frozen(api, "a5") is False
+        api.assert_clean()
+
+
+def test_a_reversed_refund_after_a_write_off_recovers_the_write_off(
+    open_api: OpenApi, chain: Chain, root_file: Path
+) -> None:
+    """An operator wrote the debt off; Apple then reverses its refund: the money owed comes back
+    into the write-off account (not the receivable, which would show a debt that is not there)."""
+    with open_appstore(open_api, root_file) as api:
+        api.buyer("a6")
+        bought = buy(api, "a6")
+        fee = amount(bought, "store_fee")
+        owed = (PRICE - fee) * 30 // 70
+        assert outcome(api, notification(chain, "ONE_TIME_CHARGE", bought, str(uuid.uuid4()))) == (
+            "credited"
+        )
+        assert api.spend("a6", 30).status == 201
+        assert outcome(api, notification(chain, "REFUND", bought, str(uuid.uuid4()))) == (
+            "refunded_by_provider"
+        )
+        [case] = api.client.get("/v1/admin/disputes", headers=api.admin()).json()["data"]
+        r = api.client.post(
+            f"/v1/admin/disputes/{case['id']}/settle",
+            json={"note": "written off"},
+            headers={**api.admin(), "Idempotency-Key": "s1"},
+        )
+        assert r.status_code == 200, r.text
+        assert api.balance("platform:equity:writeoffs", "USD") == -owed
+        assert frozen(api, "a6") is False
+
+        reversed_ = notification(chain, "REFUND_REVERSED", bought, str(uuid.uuid4()))
+        assert outcome(api, reversed_) == "dispute_won"
+        assert api.coins("a6") == {"user:a6:coins": 40}
+        assert api.balance("platform:equity:writeoffs", "USD") == 0
+        assert api.balance("platform:receivable:a6", "USD") == 0
+        assert money(api) == (-PRICE, PRICE - fee, fee)
+        assert state_of(api, bought) == "won"
+        [case] = api.client.get("/v1/admin/disputes", headers=api.admin()).json()["data"]
+        assert case["state"] == "won"
+        # a second reversal finds nothing left to reverse
+        again = notification(chain, "REFUND_REVERSED", bought, str(uuid.uuid4()))
+        assert outcome(api, again) == "no_longer_possible"
+        assert api.coins("a6") == {"user:a6:coins": 40}
+        api.assert_clean()
+
+
+def test_a_refund_before_confirmation_cannot_be_reversed_into_coins(
+    open_api: OpenApi, chain: Chain, root_file: Path
+) -> None:
+    """Nothing was credited, so there is no case and no coins to give back: the reversal is
+    recorded for an operator and moves nothing."""
+    with open_appstore(open_api, root_file) as api:
+        api.buyer("a7")
+        bought = buy(api, "a7")
+        assert outcome(api, notification(chain, "REFUND", bought, str(uuid.uuid4()))) == (
+            "refunded_before_confirmation"
+        )
+        reversed_ = notification(chain, "REFUND_REVERSED", bought, str(uuid.uuid4()))
+        assert outcome(api, reversed_) == "no_longer_possible"
+        assert api.coins("a7") == {}
+        assert state_of(api, bought) == "refunded"
+        assert money(api) == (0, 0, 0)
         api.assert_clean()

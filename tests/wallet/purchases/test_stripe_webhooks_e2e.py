@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -18,6 +20,7 @@ import pytest
 
 from giftflow.payments.events import EventResult, EventSink, ProviderEvent
 from giftflow.payments.stripe_webhooks import verify_stripe_event
+from giftflow.wallet.purchases.service import retry_provider_refunds
 from tests.payments.stripe_support import OTHER_SECRET, WEBHOOK_SECRET, encode, event, sign
 
 from .webhook_support import (
@@ -29,6 +32,7 @@ from .webhook_support import (
     count_events,
     dispute_event,
     frozen,
+    get_purchase,
     open_stripe,
     state_of,
     stored_events,
@@ -416,3 +420,45 @@ def test_a_failed_attempt_then_a_successful_one_credits_the_coins(open_api: Open
         assert api.coins("s13") == {"user:s13:coins": 70}
         assert money(s) == (-PRICE, PRICE, 0)
         api.assert_clean()
+
+
+def test_a_provider_refund_that_fails_stays_due_until_the_retry_succeeds(
+    open_api: OpenApi,
+) -> None:
+    """The ledger refund is final at once; Stripe's outage leaves the money owed to the buyer
+    marked on the purchase, and the maintenance loop's retry (same idempotency key) pays it."""
+    with open_stripe(open_api) as s:
+        s.api.buyer("s9")
+        bought = s.buy("s9", "b1")
+        assert s.outcome(succeeded(bought, "evt_paid")) == "credited"
+        s.stub.refund_failures = 100  # down, whatever the client's own retries
+        r = s.api.client.post(
+            f"/v1/purchases/{bought['id']}/refund",
+            json={"reason": "changed my mind"},
+            headers=s.api.user("s9") | {"Idempotency-Key": "r1"},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "refunded"
+        assert s.api.coins("s9") == {}
+        assert money(s) == (0, 0, 0)
+        assert get_purchase(s.api, bought)["provider_refund_due"] is True
+
+        ctx = app_state(s.api).giftflow
+        retry = partial(retry_provider_refunds, ctx, older_than=timedelta(minutes=1))
+        portal = s.api.client.portal
+        assert portal is not None  # the app is running
+        asked = len(s.stub.calls("/v1/refunds"))
+        assert asked >= 1
+        s.stub.refund_failures = 0  # Stripe is back
+        assert portal.call(retry) == 0  # too recent: the request may still be at it
+        assert len(s.stub.calls("/v1/refunds")) == asked
+        s.api.clock.advance(timedelta(minutes=2))
+        assert portal.call(retry) == 1
+        calls = s.stub.calls("/v1/refunds")
+        assert len(calls) == asked + 1
+        assert {c["Idempotency-Key"] for c in calls} == {f"refund-{bought['id']}"}
+        assert get_purchase(s.api, bought)["provider_refund_due"] is False
+        assert portal.call(retry) == 0  # nothing left to ask
+        assert len(s.stub.calls("/v1/refunds")) == asked + 1
+        assert money(s) == (0, 0, 0)  # the retry moves no money in the ledger
+        s.api.assert_clean()

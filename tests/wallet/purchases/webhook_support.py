@@ -93,6 +93,7 @@ class StripeStub(FakeStripeHTTP):
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
+        self.refund_failures = 0  # the next refunds Stripe answers with a 500
 
     def request(
         self,
@@ -116,6 +117,9 @@ class StripeStub(FakeStripeHTTP):
                 metadata={"purchase_id": form["metadata[purchase_id]"]},
             )
             answer = (200, body)
+        elif method == "post" and path == "/v1/refunds" and self.refund_failures > 0:
+            self.refund_failures -= 1
+            answer = (500, stripe_error("api_error", None, "Stripe is having a bad day"))
         elif method == "post" and path == "/v1/refunds":
             answer = (200, {**refund_object(), "amount": int(form["amount"])})
         else:

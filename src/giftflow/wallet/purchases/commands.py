@@ -11,9 +11,10 @@ Postings (currency = the purchase's; P = price, F = store fee, N = P − F):
   store fee account, the value of the remaining coins from revenue, the value of the spent coins
   (N × spent / coins, rounded down) from ``platform:receivable:{u}`` — what the user now owes.
   Spending is frozen while that is owed.
-- dispute won: the money comes back the same way, the removed coins and bonus are restored (the
-  coins as a new segment at the end of the sequence), the receivable is cleared, the freeze
-  lifted. Lost: nothing moves (the money left when the dispute opened).
+- dispute won (or a provider refund reversed): the money comes back the same way, the removed
+  coins and bonus are restored (the coins as a new segment at the end of the sequence), the
+  receivable is cleared (or, if an operator had written it off, the write-off is recovered), the
+  freeze lifted. Lost: nothing moves (the money left when the dispute opened).
 - settle (admin): ``platform:equity:writeoffs → platform:receivable:{u}`` writes the debt off.
 """
 
@@ -232,6 +233,7 @@ def refund(ctx: BatchContext, row: PurchaseRow, reason: str, window_days: int) -
     row.coins_removed = row.coins
     row.state = PurchaseState.REFUNDED
     row.refund_reason = reason[:500]
+    row.provider_refund_due_at = ctx.now  # until the provider confirms paying the money back
     save_wallet(ctx, state)
     save_purchase(ctx, row)
 
@@ -284,27 +286,28 @@ def chargeback(ctx: BatchContext, row: PurchaseRow, event: PurchaseEvent) -> str
     row.state = new_state
     save_wallet(ctx, state)
     save_purchase(ctx, row)
-    if event is PurchaseEvent.DISPUTE_OPEN or owed:
-        earlier = repo(ctx).open_dispute(row.id)  # one case per purchase: reopened if any
-        ctx.book.stage(
-            WALLET,
-            (
-                "dispute_insert" if earlier is None else "dispute",
-                {
-                    "id": ctx.book.next_id() if earlier is None else earlier["id"],
-                    "purchase_id": row.id,
-                    "user_id": row.user_id,
-                    "state": "open" if event is PurchaseEvent.DISPUTE_OPEN else "lost",
-                    "coins_removed": left,
-                    "bonus_removed": bonus_left,
-                    "coins_spent": spent,
-                    "receivable_minor": owed,
-                    "currency": row.currency,
-                    "created_at": ctx.now,
-                    "closed_at": None if event is PurchaseEvent.DISPUTE_OPEN else ctx.now,
-                },
-            ),
-        )
+    # every chargeback is a case, even one that leaves nothing owed: a provider may reverse its
+    # refund later, and the case is what says which coins to give back
+    earlier = repo(ctx).open_dispute(row.id)  # one case per purchase: reopened if any
+    ctx.book.stage(
+        WALLET,
+        (
+            "dispute_insert" if earlier is None else "dispute",
+            {
+                "id": ctx.book.next_id() if earlier is None else earlier["id"],
+                "purchase_id": row.id,
+                "user_id": row.user_id,
+                "state": "open" if event is PurchaseEvent.DISPUTE_OPEN else "lost",
+                "coins_removed": left,
+                "bonus_removed": bonus_left,
+                "coins_spent": spent,
+                "receivable_minor": owed,
+                "currency": row.currency,
+                "created_at": ctx.now,
+                "closed_at": None if event is PurchaseEvent.DISPUTE_OPEN else ctx.now,
+            },
+        ),
+    )
     return "charged_back" if event is PurchaseEvent.DISPUTE_OPEN else "refunded_by_provider"
 
 
@@ -312,7 +315,12 @@ def close_dispute(ctx: BatchContext, row: PurchaseRow, won: bool) -> str:
     event = PurchaseEvent.DISPUTE_WIN if won else PurchaseEvent.DISPUTE_LOSE
     new_state = next_state(row.state, event)
     dispute = repo(ctx).open_dispute(row.id)
-    if new_state is None or dispute is None or dispute["state"] != "open":
+    if new_state is None or dispute is None:
+        return "no_longer_possible"
+    # a refund the provider made on its own left a closed case (lost, or settled by an operator);
+    # a refund giftflow made has no case at all, so it cannot be "reversed" into coins
+    reversal = row.state is PurchaseState.REFUNDED
+    if dispute["state"] != "open" and not (reversal and dispute["state"] in ("lost", "settled")):
         return "no_longer_possible"
     state = wallet(ctx, row.user_id)
     if won:
@@ -329,7 +337,9 @@ def close_dispute(ctx: BatchContext, row: PurchaseRow, won: bool) -> str:
         if row.store_fee_minor:
             postings.append(Posting(_cash(row), STORE_FEES, row.currency, row.store_fee_minor))
         if owed:
-            postings.append(Posting(_cash(row), _receivable(row), row.currency, owed))
+            # a debt already written off is recovered into the write-off account instead
+            owed_to = WRITEOFFS if dispute["state"] == "settled" else _receivable(row)
+            postings.append(Posting(_cash(row), owed_to, row.currency, owed))
         if coins:
             postings.append(Posting(ISSUED, paid, "COIN", coins))
         if bonus_coins:
@@ -395,6 +405,23 @@ class RefundPurchase(Command):
         if self.user_id is not None and row.user_id != self.user_id:
             raise NotFound("No such purchase.", id=str(self.purchase_id))
         refund(ctx, row, self.reason, self.window_days)
+        return purchase_view(row)
+
+
+class ProviderRefundPaid(Command):
+    """The provider confirmed paying a giftflow refund back: nothing is owed to the buyer now."""
+
+    kind = "wallet.purchase.provider_refund_paid"
+    success_status = 200
+
+    def __init__(self, purchase_id: int) -> None:
+        self.purchase_id = purchase_id
+
+    def apply(self, ctx: BatchContext) -> dict[str, Any]:
+        row = purchase(ctx, self.purchase_id)
+        if row.provider_refund_due_at is not None:
+            row.provider_refund_due_at = None
+            save_purchase(ctx, row)
         return purchase_view(row)
 
 

@@ -48,6 +48,7 @@ class PurchaseRow:
     created_at: datetime
     updated_at: datetime
     succeeded_at: datetime | None
+    provider_refund_due_at: datetime | None = None
 
     def segments(self) -> list[Segment]:
         return segments(
@@ -276,6 +277,17 @@ def list_purchases(
     if before_id is not None:
         stmt = stmt.where(purchases.c.id < before_id)
     rows = conn.execute(stmt.order_by(purchases.c.id.desc()).limit(limit)).mappings()
+    return [purchase_row(r) for r in rows]
+
+
+def refunds_due(conn: Connection, *, before: datetime, limit: int) -> list[PurchaseRow]:
+    """Purchases giftflow refunded whose provider refund is still unconfirmed since ``before``."""
+    rows = conn.execute(
+        select(purchases)
+        .where(purchases.c.provider_refund_due_at <= before)
+        .order_by(purchases.c.provider_refund_due_at)
+        .limit(limit)
+    ).mappings()
     return [purchase_row(r) for r in rows]
 
 

@@ -54,6 +54,11 @@ class PurchaseOut(BaseModel):
     policy_version: str
     failure_reason: str | None
     refund_reason: str | None
+    provider_refund_due: bool = Field(
+        default=False,
+        description="Refunded in giftflow; the provider has not yet confirmed paying it back "
+        "(the maintenance loop keeps asking).",
+    )
     created_at: str
     succeeded_at: str | None
     remaining_coins: int | None = None

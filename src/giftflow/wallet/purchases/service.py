@@ -5,14 +5,15 @@ the store (price list, bonus) → ``CreatePurchase`` through the writer under th
 (caps checked in the same commit) → the provider is asked to start the payment (idempotent by
 purchase id, so a retried request resumes instead of paying twice) → a synchronous answer
 (sandbox) is applied by ``ConfirmPurchase``; otherwise the provider's webhook will be. Refunds
-change the ledger first and then ask the provider to pay the money back.
+change the ledger first and then ask the provider to pay the money back; a provider refund
+that fails stays due on the purchase and the maintenance loop asks again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,7 @@ from giftflow.wallet.purchases.commands import (
     ApplyProviderEvent,
     ConfirmPurchase,
     CreatePurchase,
+    ProviderRefundPaid,
     PurchaseOrder,
     RefundPurchase,
     SettleDispute,
@@ -205,22 +207,38 @@ async def refund(
     )
     outcome = await ctx.submit(command, ireq)
     if outcome.ok and not outcome.replayed:
-        row = _purchase(ctx, purchase_id)
-        provider = ctx.payments.get(row.provider)
-        try:
-            if provider is None or row.provider_ref is None:
-                raise NotFound("The purchase's provider is not configured.")
-            await asyncio.to_thread(
-                provider.refund,
-                row.provider_ref,
-                row.price_minor,
-                row.currency,
-                f"refund-{row.id}",
-            )
-        except GiftflowError:
-            # the ledger already moved: the provider's refund is retried from the admin side
-            log.exception("provider refund of purchase %s failed", row.id)
+        await pay_back(ctx, _purchase(ctx, purchase_id))
     return outcome.status, outcome.body
+
+
+async def pay_back(ctx: AppContext, row: repository.PurchaseRow) -> bool:
+    """Ask the provider to pay a giftflow refund back (idempotent by ``refund-{id}``); on success
+    the purchase no longer shows a provider refund due. A failure is logged and left due: the
+    maintenance loop asks again (``retry_provider_refunds``)."""
+    provider = ctx.payments.get(row.provider)
+    try:
+        if provider is None or row.provider_ref is None:
+            raise NotFound("The purchase's provider is not configured.")
+        await asyncio.to_thread(
+            provider.refund, row.provider_ref, row.price_minor, row.currency, f"refund-{row.id}"
+        )
+    except GiftflowError:
+        log.exception("provider refund of purchase %s failed; it stays due", row.id)
+        return False
+    await ctx.submit(ProviderRefundPaid(row.id))
+    return True
+
+
+async def retry_provider_refunds(ctx: AppContext, *, older_than: timedelta, limit: int = 50) -> int:
+    """Ask the providers again for the refunds still due for longer than ``older_than`` (the
+    request that made them is given time to finish first). Returns how many succeeded."""
+    before = ctx.clock.now() - older_than
+    with ctx.engine.connect() as conn:
+        due = repository.refunds_due(conn, before=before, limit=limit)
+    paid = 0
+    for row in due:
+        paid += await pay_back(ctx, row)
+    return paid
 
 
 class PurchaseEvents:

@@ -1,8 +1,9 @@
 """Purchase states and the transitions between them (each guard stated once, here).
 
     pending ─▶ succeeded ─▶ refunded            (by the user/admin, or the provider;
-       │                                      a provider refund may even precede confirmation)
-       │           └──────▶ disputed ─▶ won ─▶ (disputed again …)
+       │                   │      │           a provider refund may even precede confirmation)
+       │                   │      └─(provider reverses its refund)─▶ won
+       │                   └──────▶ disputed ─▶ won ─▶ (disputed again …)
        ├─▶ failed                  └─▶ lost
        └─▶ canceled
 
@@ -54,6 +55,9 @@ TRANSITIONS: dict[tuple[PurchaseState, PurchaseEvent], PurchaseState] = {
     (S.SUCCEEDED, E.DISPUTE_OPEN): S.DISPUTED,
     (S.WON, E.DISPUTE_OPEN): S.DISPUTED,
     (S.DISPUTED, E.DISPUTE_WIN): S.WON,
+    # the provider reversed its own refund (App Store REFUND_REVERSED): the money is back, and so
+    # are the coins; only a purchase with a provider case may take it (``close_dispute`` checks)
+    (S.REFUNDED, E.DISPUTE_WIN): S.WON,
     (S.DISPUTED, E.DISPUTE_LOSE): S.LOST,
 }
 

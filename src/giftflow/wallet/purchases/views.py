@@ -29,6 +29,7 @@ def purchase_view(row: PurchaseRow, paid_spent: int | None = None) -> dict[str, 
         "policy_version": row.policy_version,
         "failure_reason": row.failure_reason,
         "refund_reason": row.refund_reason,
+        "provider_refund_due": row.provider_refund_due_at is not None,
         "created_at": rfc3339(row.created_at),
         "succeeded_at": rfc3339(row.succeeded_at) if row.succeeded_at else None,
     }
