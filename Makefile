@@ -36,8 +36,9 @@ test: venv system-deps lint ## lint, type check and the whole suite on SQLite an
 	@echo "GIFTFLOW_JWT_SECRET=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" > .env
 	@echo "generated .env with a local GIFTFLOW_JWT_SECRET"
 
-run: venv .env ## migrate the embedded SQLite database and serve on 127.0.0.1:8000
+run: venv .env ## migrate the embedded SQLite database, seed the demo economy, serve on :8000
 	$(BIN)/giftflow migrate
+	$(BIN)/giftflow demo
 	@echo "giftflow: http://127.0.0.1:8000/docs (API reference), /healthz, /readyz, /metrics"
 	$(BIN)/giftflow serve
 

@@ -26,11 +26,17 @@ from giftflow.http.openapi import install_openapi
 from giftflow.ledger.maintenance import PurgeIdempotencyKeys
 from giftflow.ledger.pending import ExpirePending
 from giftflow.ledger.writer import LedgerWriter
+from giftflow.live.catalog.routes import router as gifts_router
+from giftflow.live.gifting.routes import router as gifting_router
+from giftflow.live.rooms.repository import room_state
+from giftflow.live.rooms.routes import router as lives_router
+from giftflow.live.rooms.service import combo_loop
 from giftflow.operations.routes import router as operations_router
 from giftflow.payments.appstore_routes import router as appstore_webhooks_router
 from giftflow.payments.routes import router as webhooks_router
 from giftflow.policy.routes import router as policy_router
 from giftflow.process_lock import SqliteProcessLock
+from giftflow.realtime.routes import router as realtime_router
 from giftflow.settings import Settings, get_settings
 from giftflow.transfers.routes import router as transfers_router
 from giftflow.users.routes import router as users_router
@@ -108,17 +114,21 @@ async def _running(app: FastAPI, settings: Settings, clock: Clock) -> AsyncItera
     )
     writer.start()
     ctx = AppContext(settings=settings, engine=engine, writer=writer, clock=clock)
+    writer.add_commit_listener(ctx.realtime.on_commit)
+    ctx.realtime.set_state_provider(room_state)
+    await ctx.realtime.start()
     app.state.giftflow = ctx
     app.state.payment_sink = PurchaseEvents(ctx)
-    sweeper = None
+    tasks = [asyncio.create_task(combo_loop(ctx))]
     if settings.pending_sweep_seconds > 0:
-        sweeper = asyncio.create_task(_maintenance(ctx, settings.pending_sweep_seconds))
+        tasks.append(asyncio.create_task(_maintenance(ctx, settings.pending_sweep_seconds)))
     try:
         yield
     finally:
-        if sweeper is not None:
-            sweeper.cancel()
+        for task in tasks:
+            task.cancel()
         await asyncio.to_thread(writer.stop)
+        await ctx.realtime.stop()
         engine.dispose()
         writer_engine.dispose()
         if lock is not None:
@@ -159,6 +169,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         webhooks_router,
         appstore_webhooks_router,
         transfers_router,
+        gifts_router,
+        lives_router,
+        gifting_router,
+        realtime_router,
     ):
         app.include_router(router)
     install_openapi(app)

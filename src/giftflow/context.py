@@ -1,4 +1,5 @@
-"""What a running server holds: settings, the reader engine, the ledger writer and the clock.
+"""What a running server holds: settings, the reader engine, the ledger writer, the clock and the
+room streams.
 
 It lives at the app level, not in ``http/``: the app factory builds it, features read it through
 the ``get_context`` dependency.
@@ -19,6 +20,7 @@ from giftflow.ledger.writer import LedgerWriter
 from giftflow.money.repository import PolicySource
 from giftflow.payments.providers import PaymentProvider
 from giftflow.payments.registry import providers_from_settings
+from giftflow.realtime.service import Realtime
 from giftflow.settings import Settings
 
 
@@ -32,10 +34,12 @@ class AppContext:
     api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
     policies: PolicySource = field(init=False)
     payments: dict[str, PaymentProvider] = field(init=False)
+    realtime: Realtime = field(init=False)
 
     def __post_init__(self) -> None:
         self.policies = PolicySource(self.engine, self.settings.policy_profile)
         self.payments = providers_from_settings(self.settings)
+        self.realtime = Realtime(self.settings, self.engine, self.clock)
 
     async def submit(
         self, command: Command, idempotency: IdempotencyRequest | None = None

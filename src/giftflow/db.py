@@ -117,3 +117,11 @@ def _script_head(url: str) -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def upsert_insert(conn: Connection, table: Any) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the connection's dialect (both dialects
+    spell it the same way in SQLAlchemy: ``.on_conflict_do_update(index_elements=…, set_=…)``)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)

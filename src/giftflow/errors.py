@@ -218,6 +218,34 @@ class ItemUnavailable(GiftflowError):
     code, status, default_message = "item_unavailable", 409, "This item is not on sale."
 
 
+# --- LIVE gifting ------------------------------------------------------------------------------
+class UnknownGift(GiftflowError):
+    code, status, default_message = "unknown_gift", 422, "No such gift in the catalog."
+
+
+class GiftUnavailable(GiftflowError):
+    code, status = "gift_unavailable", 409
+    default_message = "This gift is not available here or now (see details.reason)."
+
+
+class LiveNotActive(GiftflowError):
+    code, status, default_message = "live_not_active", 409, "This live has ended."
+
+
+class CreatorNotEligible(GiftflowError):
+    code, status = "creator_not_eligible", 409
+    default_message = "The creator cannot receive gifts (see details.reason)."
+
+
+class SelfGift(GiftflowError):
+    code, status, default_message = "self_gift", 409, "You cannot send a gift to yourself."
+
+
+class LiveAlreadyActive(GiftflowError):
+    code, status = "live_already_active", 409
+    default_message = "This creator already has a live in progress (see details.live_id)."
+
+
 class InvalidSignature(GiftflowError):
     code, status = "invalid_signature", 400
     default_message = "The webhook's signature, certificate chain or timestamp is not valid."

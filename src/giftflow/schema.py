@@ -175,6 +175,8 @@ users = Table(
     Column("age_verified", Boolean, nullable=False, server_default="0"),
     Column("follower_count", BigInteger, nullable=False, server_default="0"),
     Column("kyc_status", String(16), nullable=False, server_default="none"),
+    # set by the platform or an admin: a frozen account can neither send nor receive gifts
+    Column("frozen", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     CheckConstraint("follower_count >= 0", name="followers"),
@@ -348,4 +350,105 @@ owned_items = Table(
     Column("first_at", UTCDateTime(), nullable=False),
     Column("last_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("user_id", "item_id"),
+)
+
+
+# --- LIVE: the gift catalog, rooms, viewers and combos (0006) -----------------------------------
+gifts = Table(
+    "gifts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("price_coins", BigInteger, nullable=False),
+    Column("image", String(200), nullable=True),
+    Column("tier", SmallInteger, nullable=False, server_default="1"),  # animation tier 1..5
+    Column("streakable", Boolean, nullable=False, server_default="0"),
+    Column("available_from", UTCDateTime(), nullable=True),  # a limited edition's window
+    Column("available_until", UTCDateTime(), nullable=True),
+    Column("regions", String(400), nullable=True),  # comma-separated ISO regions; null: all
+    Column("sort", Integer, nullable=False, server_default="0"),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("price_coins > 0", name="price"),
+    CheckConstraint("tier BETWEEN 1 AND 5", name="tier"),
+)
+
+lives = Table(
+    "lives",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("creator_id", String(64), nullable=False),
+    Column("title", String(200), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("policy_version", String(64), nullable=False),  # in force when it started
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    # running totals, kept by the gift batch (one UPDATE per live per batch)
+    Column("gifts_count", BigInteger, nullable=False, server_default="0"),
+    Column("coins_total", BigInteger, nullable=False, server_default="0"),
+    Column("diamonds_total", BigInteger, nullable=False, server_default="0"),
+    Column("viewer_count", BigInteger, nullable=False, server_default="0"),
+    Column("peak_viewers", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint("state IN ('active', 'ended')", name="state"),
+    Index(None, "creator_id", "state"),
+    Index(None, "state", "id"),
+)
+
+live_viewers = Table(
+    "live_viewers",
+    metadata,
+    Column("live_id", Id, nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("joined_at", UTCDateTime(), nullable=True),  # null: not watching now
+    Column("first_joined_at", UTCDateTime(), nullable=False),
+    Column("watch_seconds", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("live_id", "user_id"),
+)
+
+# An open streak of one streakable gift by one viewer in one live; closed (and deleted) by the
+# writer when the window passes without another send, with a `combo` end event.
+live_combos = Table(
+    "live_combos",
+    metadata,
+    Column("live_id", Id, nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("gift_id", String(64), nullable=False),
+    Column("combo_id", Id, nullable=False),
+    Column("combo_count", BigInteger, nullable=False),
+    Column("coins", BigInteger, nullable=False),
+    Column("last_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("live_id", "user_id", "gift_id"),
+    Index(None, "last_at"),
+)
+
+# Diamonds earned under a hold, per creator and release date (released by the earnings job).
+diamond_holds = Table(
+    "diamond_holds",
+    metadata,
+    Column("creator_id", String(64), nullable=False),
+    Column("release_on", Date, nullable=False),
+    Column("hundredths", BigInteger, nullable=False),
+    PrimaryKeyConstraint("creator_id", "release_on"),
+    CheckConstraint("hundredths >= 0", name="hundredths"),
+)
+
+# --- realtime: the per-room outbox (0006) -------------------------------------------------------
+room_sequences = Table(
+    "room_sequences",
+    metadata,
+    Column("room_id", Id, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False, server_default="0"),
+)
+
+room_events = Table(
+    "room_events",
+    metadata,
+    Column("room_id", Id, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("payload", Text, nullable=False),  # the event as JSON, seq included
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("room_id", "seq"),
+    Index(None, "created_at"),
 )

@@ -49,6 +49,24 @@ class Settings(BaseSettings):
     appstore_root_certificates: str = Field(
         default="", description="Comma-separated paths of Apple root certificates (DER)."
     )
+    redis_url: str = Field(
+        default="",
+        description="Redis for room fan-out between server processes (redis://…); empty: one "
+        "process, an in-process bus.",
+    )
+    realtime_flush_ms: int = Field(
+        default=50, ge=1, le=2000, description="How long a room gathers events into one frame."
+    )
+    realtime_ping_seconds: float = Field(default=15.0, description="Keep-alive on room streams.")
+    realtime_queue_frames: int = Field(
+        default=256, ge=1, description="Frames a slow subscriber may have queued before coalescing."
+    )
+    realtime_max_frame_events: int = Field(
+        default=2000, ge=1, description="A coalesced frame past this drops the slow subscriber."
+    )
+    room_event_retention_hours: int = Field(
+        default=24, ge=1, description="Room events kept for resume; older ones are purged."
+    )
     log_level: str = Field(default="info")
 
 

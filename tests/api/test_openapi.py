@@ -52,8 +52,15 @@ def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]
 def is_value_route(method: str, path: str) -> bool:
     """Every POST under /v1 moves value (PUT /v1/users/{id} and the GETs do not), except the
     providers' webhooks (their signature authenticates them and the event id deduplicates
-    them), the platform's guardian links and the admin item catalog (no value moves)."""
-    if path.startswith(("/v1/webhooks/", "/v1/guardians/")) or path == "/v1/admin/items":
+    them), the platform's guardian links, the admin item and gift catalogs, and starting, ending
+    and joining a live (no value moves; each is safe to repeat or refused when repeated)."""
+    if path.startswith(("/v1/webhooks/", "/v1/guardians/")) or path in (
+        "/v1/admin/items",
+        "/v1/admin/gifts",
+        "/v1/lives",
+        "/v1/lives/{live_id}/end",
+        "/v1/lives/{live_id}/viewers",
+    ):
         return False
     return method == "POST" and path.startswith("/v1/")
 

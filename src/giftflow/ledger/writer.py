@@ -27,10 +27,11 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -55,6 +56,8 @@ from giftflow.ledger.model import AccountKey, AccountRef
 from giftflow.ledger.repository import AccountCache, WriterRepository
 
 log = logging.getLogger("giftflow.writer")
+
+CommitListener = Callable[[Mapping[str, list[Any]]], None]
 
 ID_BLOCK = 4096
 SHARDS = 16
@@ -140,6 +143,14 @@ class LedgerWriter:
         self._stopping = False
         self._cache = AccountCache()
         self._ids = _IdAllocator()
+        self._listeners: list[CommitListener] = []
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        """Call ``listener`` in the writer thread after each commit with what the batch's
+        extensions staged, by extension name (e.g. the room events to publish). It must be quick
+        and must not raise into the writer (errors are logged). A batch whose COMMIT outcome had
+        to be recovered is not announced: listeners must tolerate gaps (the outbox has it all)."""
+        self._listeners.append(listener)
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -366,6 +377,13 @@ class LedgerWriter:
             marker = book.transactions[0].id if book.transactions else None
             raise CommitUnknown(final, marker, server_txn) from exc
         self._cache.update(repo.new_cache_entries)
+        if self._listeners and book.staged:
+            staged = {name: rows for name, (_, rows) in book.staged.items()}
+            for listener in self._listeners:
+                try:
+                    listener(staged)
+                except Exception:
+                    log.exception("commit listener failed")
         return final
 
     def _lock_accounts(

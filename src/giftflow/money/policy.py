@@ -53,6 +53,15 @@ def _currency(code: str) -> str:
 class GiftRules(Strict):
     creator_share_percent: int = Field(ge=0, le=100, description="Whole percent of coin value.")
     followers_to_receive: int = Field(ge=0, description="Followers a creator needs for gifts.")
+    max_count: int = Field(
+        default=100, ge=1, le=10_000, description="Most gifts of one kind in one send."
+    )
+    combo_window_ms: int = Field(
+        default=3000,
+        ge=100,
+        le=60_000,
+        description="Sends of one streakable gift by one viewer this close together are a combo.",
+    )
 
 
 class AgeRules(Strict):

@@ -25,10 +25,13 @@ class UserIn(BaseModel):
     age_verified: StrictBool | None = None
     follower_count: StrictInt | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     kyc_status: KycStatus | None = None
+    frozen: StrictBool | None = Field(
+        default=None, description="A frozen account can neither send nor receive gifts."
+    )
 
     @model_validator(mode="after")
     def _no_null_for_required_facts(self) -> UserIn:
-        for name in ("age_verified", "follower_count", "kyc_status"):
+        for name in ("age_verified", "follower_count", "kyc_status", "frozen"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -43,6 +46,7 @@ class UserOut(BaseModel):
     age_verified: bool
     follower_count: int
     kyc_status: KycStatus
+    frozen: bool
     created_at: str
     updated_at: str
 
@@ -56,6 +60,7 @@ class UserOut(BaseModel):
             age_verified=bool(row["age_verified"]),
             follower_count=int(row["follower_count"]),
             kyc_status=row["kyc_status"],
+            frozen=bool(row["frozen"]),
             created_at=rfc3339(row["created_at"]),
             updated_at=rfc3339(row["updated_at"]),
         )

@@ -12,7 +12,7 @@ day's and week's counters in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -127,8 +127,12 @@ def spend(
     caps: SpendCaps | None = None,
     memo: str | None = None,
     meta: dict[str, Any] | None = None,
+    extra: Sequence[Posting] = (),
 ) -> StagedTransaction:
-    """Move ``coins`` from the user's coins to ``destination`` (bonus, exchanged, then paid)."""
+    """Move ``coins`` from the user's coins to ``destination`` (bonus, exchanged, then paid).
+
+    ``extra`` postings join the same transaction (a gift's diamonds to the creator); their
+    accounts are the caller's to announce in its ``account_hints``."""
     state = wallet(ctx, user_id)
     if state.frozen_reason:
         raise AccountFrozen(frozen=state.frozen_reason)
@@ -158,6 +162,7 @@ def spend(
             available=available,
             required=coins,
         )
+    postings.extend(extra)
     txn = ctx.book.post(kind, postings, policy_version=policy_version, memo=memo, meta=meta)
     if paid:
         state.paid_spent += paid

@@ -1,0 +1,1 @@
+"""LIVE: the gift catalog, live rooms and their viewers, and sending gifts."""

@@ -1,0 +1,1 @@
+"""The gift catalog: gifts, their prices, images, tiers, windows and regions."""

@@ -1,0 +1,1 @@
+"""Sending gifts: one command through the batching writer, combos, and their events."""

@@ -1,0 +1,204 @@
+"""Sending a gift: one command, one transaction, one room event, in the writer's batch.
+
+``SendGift`` (all inside the batch, so every check and the money move are one atomic step):
+
+1. the live (its room locked, ``live_not_active`` once ended), the gift (``unknown_gift``,
+   ``gift_unavailable`` for the viewer's region or outside its window), the viewer
+   (``self_gift``, ``account_frozen``, ``age_restricted``) and the creator
+   (``creator_not_eligible``: followers, age, frozen — under the policy in force now);
+2. ``spend``: price × count coins from the viewer (bonus, exchanged, then paid coins, lots oldest
+   first; frozen wallet, spending caps, ``insufficient_funds``) to ``platform:revenue:gifts``,
+   and in the same transaction ``platform:diamonds:issued → creator:{c}:diamonds`` at the
+   policy's share, exact in hundredths — into ``creator:{c}:diamonds:pending`` and the hold bucket
+   of its release date when the policy holds earnings;
+3. the combo (a streakable gift sent again by the same viewer within the policy's window keeps
+   its ``combo_id`` and counts on), the room's ``gift`` event with its sequence number, and the
+   live's totals.
+
+A refusal raises before anything is staged or is rolled back with the command: nothing moves.
+Streaks end in ``live.rooms.combos`` (``CloseCombos``, and when the live ends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from giftflow.clock import rfc3339
+from giftflow.errors import (
+    AccountFrozen,
+    AgeRestricted,
+    CreatorNotEligible,
+    GiftUnavailable,
+    LiveNotActive,
+    NotFound,
+    SelfGift,
+    UnknownGift,
+)
+from giftflow.ledger.commands import BatchContext, Command
+from giftflow.ledger.model import AccountRef, Posting
+from giftflow.live.catalog.model import GiftBatchRepository, GiftRow, unavailable_reason
+from giftflow.live.rooms import batch as rooms
+from giftflow.live.rooms.combos import (
+    ComboRow,
+    end_combo,
+    gift_view,
+    load_combo,
+    save_combo,
+    sender_view,
+)
+from giftflow.live.rooms.model import LiveState, age_problem, ineligibility
+from giftflow.live.rooms.repository import LIVE_WRITES
+from giftflow.money.amounts import amount_view
+from giftflow.money.policy import Policy
+from giftflow.realtime import outbox
+from giftflow.wallet.purchases.batch import SpendCaps, coin_accounts, spend, spend_hints
+from giftflow.wallet.purchases.caps import spending_rules
+
+REVENUE = "platform:revenue:gifts"
+ISSUED = "platform:diamonds:issued"
+TXN_KIND = "gift"
+
+
+def diamonds_account(policy: Policy, creator_id: str) -> str:
+    """Where a gift's diamonds go: the hold when the policy holds new earnings."""
+    held = policy.cashout.hold_days > 0
+    return f"creator:{creator_id}:diamonds:pending" if held else f"creator:{creator_id}:diamonds"
+
+
+def local_today(policy: Policy, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(policy.timezone)).date()
+
+
+# --- sending -----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class GiftOrder:
+    live_id: int
+    user_id: str
+    gift_id: str
+    count: int
+
+
+class SendGift(Command):
+    kind = "live.gift.send"
+
+    def __init__(self, order: GiftOrder, *, policy: Policy) -> None:
+        self.order = order
+        self.policy = policy
+
+    def account_hints(self, ctx: BatchContext) -> Iterable[AccountRef]:
+        o = self.order
+        creator = rooms.creator_of(ctx, o.live_id)
+        if creator is None:
+            raise NotFound("No such live.", id=str(o.live_id))
+        rooms.announce(ctx, o.live_id, o.user_id, creator)
+        yield from spend_hints(ctx, o.user_id, REVENUE)
+        yield ctx.book.debit_ref(ISSUED, "DIAMOND")
+        yield ctx.book.key_for(diamonds_account(self.policy, creator), "DIAMOND")
+
+    def apply(self, ctx: BatchContext) -> dict[str, Any]:
+        o, policy = self.order, self.policy
+        live = rooms.live(ctx, o.live_id)
+        if live.state is not LiveState.ACTIVE:
+            raise LiveNotActive(live_id=str(live.id))
+        gift = ctx.repository(GiftBatchRepository).gift(o.gift_id)
+        if gift is None:
+            raise UnknownGift(f"No gift {o.gift_id!r} in the catalog.", gift_id=o.gift_id)
+        if o.user_id == live.creator_id:
+            raise SelfGift(live_id=str(live.id))
+        viewer = rooms.user(ctx, o.user_id)
+        if viewer is None:
+            raise NotFound("No such user.", id=o.user_id)
+        reason = unavailable_reason(gift, viewer.region, ctx.now)
+        if reason is not None:
+            raise GiftUnavailable(gift_id=gift.id, reason=reason)
+        if viewer.frozen:
+            raise AccountFrozen("This account is frozen.", frozen="account")
+        today = local_today(policy, ctx.now)
+        too_young = age_problem(viewer, policy.age.minimum_to_send, today)
+        if too_young is not None:
+            raise AgeRestricted(reason=too_young, minimum_age=policy.age.minimum_to_send)
+        creator = rooms.user(ctx, live.creator_id)
+        not_eligible = ineligibility(creator, policy, today)
+        if not_eligible is not None:
+            raise CreatorNotEligible(
+                reason=not_eligible,
+                creator_id=live.creator_id,
+                followers_needed=policy.gifts.followers_to_receive,
+            )
+        coins = gift.price_coins * o.count
+        diamonds = policy.gift_diamonds(coins)
+        credit = diamonds_account(policy, live.creator_id)
+        extra = [Posting(ISSUED, credit, "DIAMOND", diamonds)] if diamonds else []
+        txn = spend(
+            ctx,
+            user_id=o.user_id,
+            coins=coins,
+            destination=REVENUE,
+            kind=TXN_KIND,
+            policy_version=policy.version_label,
+            caps=SpendCaps(spending_rules(policy, viewer.region or "*"), policy.timezone),
+            meta={"live": str(live.id), "gift": gift.id, "count": str(o.count)},
+            extra=extra,
+        )
+        if diamonds and policy.cashout.hold_days > 0:
+            release_on = today + timedelta(days=policy.cashout.hold_days)
+            ctx.book.stage(LIVE_WRITES, ("hold", (live.creator_id, release_on, diamonds)))
+        combo_id, combo_count, combo_end = self._combo(ctx, gift, coins)
+        seq = outbox.append(
+            ctx,
+            live.id,
+            "gift",
+            {
+                "sender": sender_view(viewer),
+                "gift": gift_view(gift),
+                "count": o.count,
+                "coins": coins,
+                "diamonds": diamonds,
+                "combo_id": combo_id,
+                "combo_count": combo_count,
+                "combo_end": combo_end,
+                "transaction_id": str(txn.id),
+            },
+        )
+        live.gifts_count += o.count
+        live.coins_total += coins
+        live.diamonds_total += diamonds
+        rooms.save_live(ctx, live)
+        balance = sum(ctx.book.balance(path, "COIN") for path in coin_accounts(o.user_id))
+        return {
+            "object": "gift",
+            "transaction_id": str(txn.id),
+            "live_id": str(live.id),
+            "gift_id": gift.id,
+            "count": o.count,
+            "coins": amount_view("COIN", coins),
+            "diamonds": amount_view("DIAMOND", diamonds),
+            "balance": amount_view("COIN", balance),
+            "seq": seq,
+            "combo_id": combo_id,
+            "combo_count": combo_count,
+            "policy_version": policy.version_label,
+            "created_at": rfc3339(ctx.now),
+        }
+
+    def _combo(self, ctx: BatchContext, gift: GiftRow, coins: int) -> tuple[str | None, int, bool]:
+        o = self.order
+        if not gift.streakable:
+            return None, o.count, True
+        key = (o.live_id, o.user_id, gift.id)
+        window = timedelta(milliseconds=self.policy.gifts.combo_window_ms)
+        combo = load_combo(ctx, key)
+        if combo is not None and ctx.now - combo.last_at > window:
+            end_combo(ctx, combo, gift)  # the old streak ended before this send
+            combo = None
+        if combo is None:
+            combo = ComboRow(o.live_id, o.user_id, gift.id, ctx.book.next_id(), 0, 0, ctx.now)
+        combo.combo_count += o.count
+        combo.coins += coins
+        combo.last_at = ctx.now
+        save_combo(ctx, key, combo)
+        return str(combo.combo_id), combo.combo_count, False

@@ -1,0 +1,1 @@
+"""Live rooms: starting and ending a live, eligibility, viewers joining and leaving."""

@@ -1,0 +1,125 @@
+"""Combos (streaks): repeated sends of one streakable gift by one viewer in one live.
+
+Each send within the policy's window of the previous one keeps the open streak's ``combo_id``
+and adds to its ``combo_count`` (the gift events carry the running count). The streak's row
+(``live_combos``) is read under its room's lock. When the window passes, ``CloseCombos`` (run
+by the realtime loop a few times a second) writes the final ``combo`` event with
+``combo_end: true`` and the total, so a client can count each streak exactly once; a live that
+ends closes its open streaks before ``live_ended``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from giftflow.ledger.commands import BatchContext, Command
+from giftflow.ledger.model import AccountRef
+from giftflow.live.catalog.model import GiftBatchRepository, GiftRow
+from giftflow.live.rooms import batch as rooms
+from giftflow.live.rooms.model import UserFacts
+from giftflow.live.rooms.repository import LIVE_WRITES, ComboRow
+from giftflow.realtime import outbox
+
+__all__ = [
+    "CloseCombos",
+    "ComboRow",
+    "end_all_combos",
+    "end_combo",
+    "gift_view",
+    "load_combo",
+    "save_combo",
+    "sender_view",
+]
+
+
+def sender_view(facts: UserFacts) -> dict[str, str]:
+    return {"id": facts.id, "name": facts.name}
+
+
+def gift_view(gift: GiftRow) -> dict[str, Any]:
+    return {"id": gift.id, "name": gift.name, "tier": gift.tier, "image": gift.image}
+
+
+# --- combos ------------------------------------------------------------------------------------
+def load_combo(ctx: BatchContext, key: tuple[int, str, str]) -> ComboRow | None:
+    memo_key = ("live.combo", key)
+    if memo_key not in ctx.book.memo:
+        found = rooms.repo(ctx).combos([key]).get(key)
+        ctx.book.memo[memo_key] = found  # read under the room's lock
+    row: ComboRow | None = ctx.book.memo[memo_key]
+    return replace(row) if row is not None else None
+
+
+def save_combo(ctx: BatchContext, key: tuple[int, str, str], row: ComboRow | None) -> None:
+    ctx.book.remember(("live.combo", key), row)
+    ctx.book.stage(LIVE_WRITES, ("combo", replace(row)) if row else ("combo_delete", key))
+
+
+def end_combo(ctx: BatchContext, combo: ComboRow, gift: GiftRow | None) -> int:
+    """The streak is over: its final ``combo`` event, and the open row goes."""
+    sender = rooms.user(ctx, combo.user_id)
+    seq = outbox.append(
+        ctx,
+        combo.live_id,
+        "combo",
+        {
+            "sender": sender_view(sender) if sender else {"id": combo.user_id, "name": ""},
+            "gift": gift_view(gift) if gift else {"id": combo.gift_id},
+            "combo_id": str(combo.combo_id),
+            "combo_count": combo.combo_count,
+            "coins": combo.coins,
+            "combo_end": True,
+        },
+    )
+    save_combo(ctx, combo.key, None)
+    return seq
+
+
+class CloseCombos(Command):
+    """End the streaks whose window passed (from the realtime loop, a few times a second).
+
+    Candidates are read before locking; each is re-read under its room's lock and ended only if
+    no send extended it meanwhile."""
+
+    kind = "live.combo.close"
+    success_status = 200
+
+    def __init__(self, candidates: list[ComboRow], window: timedelta) -> None:
+        self.candidates = candidates
+        self.window = window
+
+    def account_hints(self, ctx: BatchContext) -> Iterable[AccountRef]:
+        for c in self.candidates:
+            rooms.announce(ctx, c.live_id, c.user_id)
+        return ()
+
+    def apply(self, ctx: BatchContext) -> dict[str, Any]:
+        ended = 0
+        gifts = ctx.repository(GiftBatchRepository)
+        for candidate in self.candidates:
+            rooms.live(ctx, candidate.live_id)  # locks the rooms
+            combo = load_combo(ctx, candidate.key)
+            if combo is None or ctx.now - combo.last_at <= self.window:
+                continue
+            end_combo(ctx, combo, gifts.gift(combo.gift_id))
+            ended += 1
+        return {"ended": ended}
+
+
+def end_all_combos(ctx: BatchContext, live_id: int) -> None:
+    """A live that ends closes its open streaks first (their final events precede
+    ``live_ended``)."""
+    gifts = ctx.repository(GiftBatchRepository)
+    keys = {c.key for c in rooms.repo(ctx).combos_of(live_id)}
+    # and the streaks this batch opened, not stored yet
+    keys.update(
+        k[1]
+        for k, row in ctx.book.memo.items()
+        if isinstance(k, tuple) and k[0] == "live.combo" and row is not None and k[1][0] == live_id
+    )
+    open_ = [c for c in (load_combo(ctx, k) for k in keys) if c is not None]
+    for current in sorted(open_, key=lambda c: c.combo_id):
+        end_combo(ctx, current, gifts.gift(current.gift_id))

@@ -1,0 +1,1 @@
+"""Per-room event streams: the outbox (written in the writer's batch), buses and subscribers."""
