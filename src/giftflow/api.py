@@ -53,8 +53,8 @@ log = logging.getLogger("giftflow")
 
 
 async def _maintenance(ctx: AppContext, every: float) -> None:
-    """Void expired pending transfers, purge old idempotency keys and ask the providers again
-    for refunds they have not confirmed, all through the writer."""
+    """Void expired pending transfers, purge old idempotency keys and room events past their
+    retention, and ask the providers again for refunds they have not confirmed."""
     retention = timedelta(hours=ctx.settings.idempotency_retention_hours)
     rounds = 0
     while True:
@@ -64,6 +64,7 @@ async def _maintenance(ctx: AppContext, every: float) -> None:
             if rounds % 60 == 0:
                 await ctx.writer.submit(PurgeIdempotencyKeys(retention))
                 await retry_provider_refunds(ctx, older_than=timedelta(minutes=1))
+                await ctx.realtime.purge()  # room events past their retention
         except Exception:
             log.exception("maintenance round failed")
         rounds += 1

@@ -138,6 +138,8 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level,
+        # open room streams (SSE, WebSocket) would otherwise hold a shutdown forever
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -132,6 +132,7 @@ class RoomHub:
         self._gap_timer: asyncio.TimerHandle | None = None
         self._filling: asyncio.Task[None] | None = None
         self._closed = False
+        self._cause = "gap"  # what revealed the current target: a later event, or the poll
 
     # --- subscribers ------------------------------------------------------------------------
     def attach(self, floor: int) -> Subscriber:
@@ -170,7 +171,8 @@ class RoomHub:
             seq = event.get("seq")
             if not isinstance(seq, int) or seq <= self.delivered or seq in self._buffered:
                 continue
-            self.target = max(self.target, seq)
+            if seq > self.target:
+                self.target, self._cause = seq, "gap"
             if seq == self.delivered + 1 or len(self._buffered) < MAX_BUFFERED:
                 self._buffered[seq] = event
         self._advance()
@@ -179,7 +181,7 @@ class RoomHub:
         """The room's last seq as the outbox has it (the service's poll): a later seq than
         anything seen means a publish was lost or is late; fill it if it does not come."""
         if not self._closed and last_seq > self.target:
-            self.target = last_seq
+            self.target, self._cause = last_seq, "poll"
             self._arm_gap(self.gap_seconds)
 
     def _advance(self) -> None:
@@ -194,6 +196,12 @@ class RoomHub:
             self._arm_gap(self.gap_seconds)
 
     # --- frames out -------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Send what has been accepted now, without waiting for the timer."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+        self._flush()
+
     def _flush(self) -> None:
         self._flush_timer = None
         batch, self._batch = self._batch, []
@@ -237,7 +245,7 @@ class RoomHub:
             while not self._closed and self.delivered < self.target:
                 before = self.delivered
                 rows = await self.fetch(self.room_id, before, self.target, FILL_LIMIT)
-                metrics.GAP_FILLS.labels(cause="gap").inc()
+                metrics.GAP_FILLS.labels(cause=self._cause).inc()
                 if not rows:
                     break  # not there: try again later
                 first = rows[0].get("seq")

@@ -15,7 +15,8 @@ SUBSCRIBERS_DROPPED = Counter(
 )
 GAP_FILLS = Counter(
     "giftflow_realtime_gap_fills_total",
-    "Outbox reads by a hub to fill a gap in what the bus delivered.",
+    "Outbox reads by a hub to fill a gap in what the bus delivered (cause: gap = a later event "
+    "came first; poll = the outbox poll found events the bus never brought).",
     ["cause"],
 )
 BUS_ERRORS = Counter(

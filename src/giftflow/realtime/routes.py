@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from giftflow.context import AppContext, get_context
 from giftflow.errors import NotFound
@@ -90,7 +91,16 @@ async def room_events(
         _sse_body(stream, ctx.settings.realtime_ping_seconds),
         media_type=SSE,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        # detaches even if the client left before the body started (the generator's own
+        # ``finally`` never runs then)
+        background=BackgroundTask(stream.close),
     )
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """A helper task's error (the client went away mid-send) is expected: mark it seen."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:
@@ -124,6 +134,8 @@ async def room_events_ws(websocket: WebSocket, live_id: str, after: int | None =
         receiver = asyncio.create_task(_until_disconnect(websocket))
         ended = asyncio.create_task(stream.subscriber.ended.wait())
         tasks = {sender, receiver, ended}
+        for task in tasks:
+            task.add_done_callback(_retrieve)
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             if done == {ended}:
@@ -132,7 +144,9 @@ async def room_events_ws(websocket: WebSocket, live_id: str, after: int | None =
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # asyncio.wait, not gather: a cancellation of this task must stay its own (gather
+            # would raise the children's CancelledError in place of the server's)
+            await asyncio.wait(tasks)
         if receiver.done() and not receiver.cancelled() and receiver.exception() is None:
             return  # the client left
         if stream.dropped:

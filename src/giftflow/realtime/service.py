@@ -126,6 +126,7 @@ class Realtime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Task[None] | None = None
         self._stopping = False
+        self._background: set[asyncio.Task[None]] = set()
 
     def set_state_provider(self, provider: StateProvider) -> None:
         """The current state of a room (a live's viewers and totals) for ``welcome`` messages."""
@@ -209,10 +210,13 @@ class Realtime:
     async def _polling(self) -> None:
         while True:
             await asyncio.sleep(self.poll_seconds)
-            try:
-                await self.poll()
-            except Exception as exc:  # the database is away: the next round tries again
-                log.warning("room position poll failed: %s", exc)
+            await self._poll_logged()
+
+    async def _poll_logged(self) -> None:
+        try:
+            await self.poll()
+        except Exception as exc:  # the database is away: the next round tries again
+            log.warning("room position poll failed: %s", exc)
 
     async def poll(self) -> None:
         """Tell each hub where its room stands in the outbox (one query for all rooms)."""
@@ -225,7 +229,9 @@ class Realtime:
                 hub.observe(seq)
 
     def _poll_soon(self) -> None:
-        asyncio.get_running_loop().create_task(self.poll())
+        task = asyncio.get_running_loop().create_task(self._poll_logged())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def purge(self) -> int:
         """Purge events older than ``room_event_retention_hours`` (in a worker thread)."""

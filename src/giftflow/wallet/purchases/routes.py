@@ -166,8 +166,8 @@ async def settle_dispute(
 
 @router.get("/admin/payment-events", response_model=PaymentEventsPage, tags=["admin: disputes"])
 def list_payment_events(
-    outcome: str | None = Query(default=None, max_length=64),
-    event_type: str | None = Query(default=None, max_length=100),
+    outcome: str | None = Query(default=None, max_length=64, pattern=r"^[a-z_]+$"),
+    event_type: str | None = Query(default=None, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$"),
     limit: int = Query(default=50, ge=1, le=500),
     _: Principal = Depends(admin),
     ctx: AppContext = Depends(get_context),
