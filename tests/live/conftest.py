@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -92,20 +92,23 @@ class LiveApi(Api):
         return str(r.json()["id"])
 
     def end(self, live_id: str, user_id: str) -> httpx.Response:
-        return self.client.post(f"/v1/lives/{live_id}/end", headers=self.user(user_id))
+        r: httpx.Response = self.client.post(f"/v1/lives/{live_id}/end", headers=self.user(user_id))
+        return r
 
     def watch(self, user_id: str, live_id: str, action: str = "join") -> httpx.Response:
-        return self.client.post(
+        r: httpx.Response = self.client.post(
             f"/v1/lives/{live_id}/viewers", json={"action": action}, headers=self.user(user_id)
         )
+        return r
 
     def gift(
         self, user_id: str, live_id: str, gift_id: str = "rose", count: int = 1, idem: str = ""
     ) -> httpx.Response:
         headers = self.user(user_id) | {"Idempotency-Key": idem or f"{user_id}-{gift_id}-{count}"}
-        return self.client.post(
+        r: httpx.Response = self.client.post(
             f"/v1/lives/{live_id}/gifts", json={"gift_id": gift_id, "count": count}, headers=headers
         )
+        return r
 
     def live(self, live_id: str) -> dict[str, Any]:
         r = self.client.get(f"/v1/lives/{live_id}", headers=self.platform())
@@ -188,7 +191,7 @@ class LiveApi(Api):
         assert reconcile(self.ctx.engine).differences == []
 
 
-OpenLive = Callable[..., Any]
+OpenLive = Callable[..., AbstractContextManager[LiveApi]]
 
 
 def store_version(database_url: str, profile: str, **changes: Any) -> Policy:

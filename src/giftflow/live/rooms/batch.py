@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import replace
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from giftflow.errors import NotFound
 from giftflow.ledger.commands import BatchContext
 from giftflow.live.rooms.model import LiveRow, UserFacts
 from giftflow.live.rooms.repository import LIVE_WRITES, LiveBatchRepository
 from giftflow.realtime import outbox
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 _USERS = ("live.users",)
 _LIVES = ("live.announced",)

@@ -32,7 +32,7 @@ log = logging.getLogger("giftflow.live")
 
 def check_live_id(raw: str) -> int:
     """A path id that cannot name a live is simply not found."""
-    if not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) < MAX_LIVE_ID:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not 0 < int(raw) < MAX_LIVE_ID:
         raise NotFound("No such live.", id=raw[:32])
     return int(raw)
 
