@@ -246,6 +246,56 @@ class LiveAlreadyActive(GiftflowError):
     default_message = "This creator already has a live in progress (see details.live_id)."
 
 
+# --- creator earnings and payouts --------------------------------------------------------------
+class KycRequired(GiftflowError):
+    code, status = "kyc_required", 409
+    default_message = "Identity verification is needed first (see details.kyc_status)."
+
+
+class SecondFactorRequired(GiftflowError):
+    code, status = "second_factor_required", 409
+    default_message = "Enrol and confirm a second factor (POST /v1/creator/totp) first."
+
+
+class SecondFactorInvalid(GiftflowError):
+    code, status = "second_factor_invalid", 409
+    default_message = "The second-factor code is wrong, expired or already used."
+
+
+class SecondFactorLocked(GiftflowError):
+    code, status = "second_factor_locked", 429
+    default_message = "Too many wrong codes: withdrawals are locked for a while."
+
+    def headers(self) -> dict[str, str]:
+        retry = self.details.get("retry_after_seconds")
+        return {"Retry-After": str(retry)} if retry is not None else {}
+
+
+class BelowMinimum(GiftflowError):
+    code, status = "below_minimum", 409
+    default_message = "This is below the policy's minimum withdrawal."
+
+
+class WithdrawalLimitExceeded(GiftflowError):
+    code, status = "withdrawal_limit_exceeded", 409
+    default_message = "This passes a daily or weekly withdrawal maximum (see details)."
+
+
+class MethodCoolingOff(GiftflowError):
+    code, status = "method_cooling_off", 409
+    default_message = "This payout method is new or changed and cannot be used yet."
+
+
+class ExchangeUnavailable(GiftflowError):
+    code, status = "exchange_unavailable", 409
+    default_message = "Exchanging diamonds for coins is not offered here."
+
+
+class InvalidTransition(GiftflowError):
+    code, status = "invalid_transition", 409
+    default_message = "This cannot happen in the current state (see details.state)."
+
+
 class InvalidSignature(GiftflowError):
     code, status = "invalid_signature", 400
     default_message = "The webhook's signature, certificate chain or timestamp is not valid."

@@ -174,7 +174,7 @@ users = Table(
     Column("birth_date", Date, nullable=True),
     Column("age_verified", Boolean, nullable=False, server_default="0"),
     Column("follower_count", BigInteger, nullable=False, server_default="0"),
-    Column("kyc_status", String(16), nullable=False, server_default="none"),
+    Column("kyc_status", String(16), nullable=False, server_default="unverified"),
     # set by the platform or an admin: a frozen account can neither send nor receive gifts
     Column("frozen", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
@@ -451,4 +451,98 @@ room_events = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("room_id", "seq"),
     Index(None, "created_at"),
+)
+
+
+# --- creator earnings: second factor, payout methods, withdrawals (0007) -----------------------
+totp_credentials = Table(
+    "totp_credentials",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("secret_encrypted", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending (enrolled) | active (confirmed)
+    Column("last_step", BigInteger, nullable=True),  # the last accepted time step: no replay
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("confirmed_at", UTCDateTime(), nullable=True),
+    CheckConstraint("state IN ('pending', 'active')", name="state"),
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("user_id", String(64), nullable=False),
+    Column("code_hash", String(200), nullable=False),  # argon2id
+    Column("used_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("user_id", "code_hash"),
+)
+
+payout_methods = Table(
+    "payout_methods",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # paypal | bank
+    Column("details_encrypted", Text, nullable=False),
+    Column("masked", String(64), nullable=False),
+    Column("usable_from", UTCDateTime(), nullable=False),  # after the cooling-off period
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("removed_at", UTCDateTime(), nullable=True),
+    CheckConstraint("kind IN ('paypal', 'bank')", name="kind"),
+    Index(None, "user_id", "id"),
+)
+
+withdrawals = Table(
+    "withdrawals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("user_id", String(64), nullable=False),
+    Column("method_id", Id, nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("diamonds", BigInteger, nullable=False),  # hundredths debited
+    Column("gross_minor", BigInteger, nullable=False),
+    Column("fee_minor", BigInteger, nullable=False),
+    Column("net_minor", BigInteger, nullable=False),
+    Column("currency", String(8), nullable=False),
+    Column("pending_id", Id, nullable=True),  # the pending transfer holding the diamonds
+    Column("provider_ref", String(255), nullable=True),
+    Column("policy_version", String(64), nullable=False),
+    Column("local_day", Date, nullable=False),  # in the policy's time zone, for the limits
+    Column("expected_payment_on", Date, nullable=True),
+    Column("failure_reason", String(200), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("diamonds > 0 AND gross_minor > 0 AND net_minor >= 0", name="amounts"),
+    Index(None, "user_id", "id"),
+    Index(None, "state", "id"),
+    Index(None, "user_id", "local_day"),
+)
+
+withdrawal_history = Table(
+    "withdrawal_history",
+    metadata,
+    Column("withdrawal_id", Id, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("note", String(500), nullable=True),
+    Column("txn_id", Id, nullable=True),
+    Column("at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("withdrawal_id", "seq"),
+)
+
+payout_events = Table(
+    "payout_events",
+    metadata,
+    Column("provider", String(16), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("withdrawal_id", Id, nullable=True),
+    Column("outcome", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("provider", "event_id"),
 )

@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     appstore_root_certificates: str = Field(
         default="", description="Comma-separated paths of Apple root certificates (DER)."
     )
+    secrets_key: str = Field(
+        default="",
+        description="Key that encrypts second-factor secrets and payout details at rest "
+        "(urlsafe base64 of 32 bytes, `giftflow` derives a Fernet key from it); required for "
+        "second factors and payout methods.",
+    )
+    paypal_client_id: str = Field(default="", description="PayPal Payouts client id.")
+    paypal_client_secret: str = Field(default="", description="PayPal Payouts client secret.")
+    paypal_api_base: str = Field(
+        default="https://api-m.sandbox.paypal.com", description="PayPal API address."
+    )
+    paypal_webhook_id: str = Field(default="", description="PayPal webhook id (verification).")
     redis_url: str = Field(
         default="",
         description="Redis for room fan-out between server processes (redis://…); empty: one "

@@ -80,6 +80,18 @@ class CashoutRules(Strict):
     maximum_per_week_minor: MinorUnits | None = Field(default=None, gt=0)
     hold_days: int = Field(ge=0, le=365)
     kyc_required: bool
+    auto_approve_below_minor: MinorUnits | None = Field(
+        default=None,
+        ge=0,
+        description="Withdrawals paying less than this are approved without an admin "
+        "(None: every withdrawal waits for an admin).",
+    )
+    payment_days: int = Field(
+        default=3, ge=0, le=60, description="Expected days from approval to payment."
+    )
+    method_cooling_off_hours: int = Field(
+        default=48, ge=0, le=24 * 30, description="A new or changed payout method waits this."
+    )
 
     _check_currency = field_validator("currency")(_currency)
 
@@ -97,6 +109,9 @@ class CashoutRules(Strict):
 
 class ExchangeRules(Strict):
     enabled: bool
+    regions: list[str] | None = Field(
+        default=None, description="Regions where exchange is offered (None: everywhere)."
+    )
     diamond_hundredths: int = Field(gt=0, description="Diamonds (hundredths) per exchange unit.")
     coins: int = Field(gt=0, description="Coins received per exchange unit.")
 

@@ -11,7 +11,7 @@ from giftflow.clock import rfc3339
 from giftflow.http.fields import Text
 from giftflow.money.amounts import MAX_AMOUNT
 
-KycStatus = Literal["none", "pending", "verified", "rejected"]
+KycStatus = Literal["unverified", "pending", "verified", "rejected"]
 
 
 class UserIn(BaseModel):

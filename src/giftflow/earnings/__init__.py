@@ -1,0 +1,1 @@
+"""Creator earnings: diamonds, the hold, identity and second factor, payout methods, withdrawals, exchange, statements."""

@@ -1,0 +1,1 @@
+"""The earnings view, the hold release job, clawbacks and statements."""

@@ -1,0 +1,1 @@
+"""Diamonds to coins at the policy ratio."""

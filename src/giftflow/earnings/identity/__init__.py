@@ -1,0 +1,1 @@
+"""KYC status and the second factor (TOTP with recovery codes)."""

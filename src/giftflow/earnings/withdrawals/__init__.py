@@ -1,0 +1,1 @@
+"""Withdrawals and their payout state machine."""

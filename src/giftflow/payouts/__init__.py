@@ -1,0 +1,1 @@
+"""Payout providers: sandbox and a PayPal-Payouts-shaped adapter, and their webhooks."""
