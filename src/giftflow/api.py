@@ -23,6 +23,10 @@ from giftflow.db import make_engine, sqlite_path
 from giftflow.http.errors import install_error_handlers
 from giftflow.http.limits import install_request_limits
 from giftflow.http.openapi import install_openapi
+from giftflow.earnings.balances.routes import router as earnings_router
+from giftflow.earnings.exchange.routes import router as exchange_router
+from giftflow.earnings.identity.routes import router as identity_router
+from giftflow.earnings.methods.routes import router as methods_router
 from giftflow.ledger.maintenance import PurgeIdempotencyKeys
 from giftflow.ledger.pending import ExpirePending
 from giftflow.ledger.writer import LedgerWriter
@@ -171,6 +175,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         appstore_webhooks_router,
         transfers_router,
         gifts_router,
+        identity_router,
+        methods_router,
+        earnings_router,
+        exchange_router,
         lives_router,
         gifting_router,
         realtime_router,
