@@ -19,6 +19,12 @@ def _no_nul(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_no_nul)]
 
-# a user id in a route's path (``/v1/users/{user_id}``): the platform's id pattern
+# A user id in a route's path (``/v1/users/{user_id}``): the platform's id pattern. Use it as a
+# type (``user_id: UserIdPath``): FastAPI copies Annotated metadata per parameter, whereas a
+# shared ``Path()`` default object is given each parameter's name as its alias, so one route
+# naming it ``creator_id`` would break every route naming it ``user_id``.
+UserIdPath = Annotated[
+    str, Path(pattern=f"^{USER_ID_CHARS}$", description="The platform's user id.")
+]
 USER_ID_PATH = Path(pattern=f"^{USER_ID_CHARS}$", description="The platform's user id.")
 Short = Annotated[Text, StringConstraints(max_length=200)]

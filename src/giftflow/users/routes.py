@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Response
 from giftflow.auth.deps import get_principal, require_scope
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
-from giftflow.http.fields import USER_ID_PATH
+from giftflow.http.fields import UserIdPath
 from giftflow.users import service
 from giftflow.users.schemas import UserIn, UserOut
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/users", tags=["users"])
 def put_user(
     body: UserIn,
     response: Response,
-    user_id: str = USER_ID_PATH,
+    user_id: UserIdPath,
     _: Principal = Depends(require_scope("platform")),
     ctx: AppContext = Depends(get_context),
 ) -> UserOut:
@@ -31,7 +31,7 @@ def put_user(
 
 @router.get("/{user_id}", response_model=UserOut)
 def read_user(
-    user_id: str = USER_ID_PATH,
+    user_id: UserIdPath,
     principal: Principal = Depends(get_principal),
     ctx: AppContext = Depends(get_context),
 ) -> UserOut:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from giftflow.auth.deps import get_principal, require_user
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
-from giftflow.http.fields import USER_ID_PATH
+from giftflow.http.fields import UserIdPath
 from giftflow.http.ids import parse_cursor
 from giftflow.wallet import service
 from giftflow.wallet.schemas import EntriesPage, WalletOut
@@ -25,7 +25,7 @@ def my_wallet(
 
 @router.get("/users/{user_id}/wallet", response_model=WalletOut)
 def user_wallet(
-    user_id: str = USER_ID_PATH,
+    user_id: UserIdPath,
     principal: Principal = Depends(get_principal),
     ctx: AppContext = Depends(get_context),
 ) -> WalletOut:

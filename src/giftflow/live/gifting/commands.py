@@ -44,6 +44,7 @@ from giftflow.live.catalog.model import GiftBatchRepository, GiftRow, unavailabl
 from giftflow.live.rooms import batch as rooms
 from giftflow.live.rooms.combos import (
     ComboRow,
+    announce_combo,
     end_combo,
     gift_view,
     load_combo,
@@ -95,6 +96,7 @@ class SendGift(Command):
         if creator is None:
             raise NotFound("No such live.", id=str(o.live_id))
         rooms.announce(ctx, o.live_id, o.user_id, creator)
+        announce_combo(ctx, (o.live_id, o.user_id, o.gift_id))
         yield from spend_hints(ctx, o.user_id, REVENUE)
         yield ctx.book.debit_ref(ISSUED, "DIAMOND")
         yield ctx.book.key_for(diamonds_account(self.policy, creator), "DIAMOND")

@@ -26,6 +26,7 @@ from giftflow.realtime import outbox
 __all__ = [
     "CloseCombos",
     "ComboRow",
+    "announce_combo",
     "end_all_combos",
     "end_combo",
     "gift_view",
@@ -44,11 +45,24 @@ def gift_view(gift: GiftRow) -> dict[str, Any]:
 
 
 # --- combos ------------------------------------------------------------------------------------
+_ANNOUNCED = ("live.combos",)
+
+
+def announce_combo(ctx: BatchContext, key: tuple[int, str, str]) -> None:
+    """From ``account_hints``: a streak this command may continue (read with all the batch's
+    others in one query)."""
+    keys: set[tuple[int, str, str]] = ctx.book.memo.setdefault(_ANNOUNCED, set())
+    keys.add(key)
+
+
 def load_combo(ctx: BatchContext, key: tuple[int, str, str]) -> ComboRow | None:
     memo_key = ("live.combo", key)
     if memo_key not in ctx.book.memo:
-        found = rooms.repo(ctx).combos([key]).get(key)
-        ctx.book.memo[memo_key] = found  # read under the room's lock
+        announced: set[tuple[int, str, str]] = ctx.book.memo.get(_ANNOUNCED, set())
+        wanted = {k for k in announced | {key} if ("live.combo", k) not in ctx.book.memo}
+        found = rooms.repo(ctx).combos(wanted)
+        for k in wanted:
+            ctx.book.memo[("live.combo", k)] = found.get(k)  # read under the rooms' locks
     row: ComboRow | None = ctx.book.memo[memo_key]
     return replace(row) if row is not None else None
 

@@ -47,11 +47,27 @@ def repo(ctx: BatchContext) -> PurchaseBatchRepository:
 
 
 # --- wallet counters ---------------------------------------------------------------------------
+_WALLETS = ("wallet.announced",)
+
+
+def announce_wallet(ctx: BatchContext, user_id: str) -> None:
+    """From ``account_hints``: this command will read the user's wallet counters; the batch's
+    first read locks all announced wallets in one ordered statement."""
+    users: set[str] = ctx.book.memo.setdefault(_WALLETS, set())
+    users.add(user_id)
+
+
 def wallet(ctx: BatchContext, user_id: str) -> WalletState:
-    cached: WalletState | None = ctx.book.memo.get(("wallet.state", user_id))
-    if cached is not None:
-        return replace(cached)
-    return repo(ctx).lock_wallet(user_id, ctx.now)
+    key = ("wallet.state", user_id)
+    cached: WalletState | None = ctx.book.memo.get(key)
+    if cached is None:
+        announced: set[str] = ctx.book.memo.get(_WALLETS, set())
+        wanted = {u for u in announced | {user_id} if ("wallet.state", u) not in ctx.book.memo}
+        for found_id, state in repo(ctx).lock_wallets(wanted, ctx.now).items():
+            # a read under the lock, not a command's effect: kept if a command rolls back
+            ctx.book.memo[("wallet.state", found_id)] = state
+        cached = ctx.book.memo[key]
+    return replace(cached)
 
 
 def save_wallet(ctx: BatchContext, state: WalletState) -> None:
@@ -102,6 +118,7 @@ class SpendCaps:
 
 
 def spend_hints(ctx: BatchContext, user_id: str, destination: str) -> Iterable[AccountRef]:
+    announce_wallet(ctx, user_id)
     for path in coin_accounts(user_id):
         yield ctx.book.debit_ref(path, "COIN")
     yield ctx.book.key_for(destination, "COIN")

@@ -10,6 +10,7 @@ serve the read endpoints.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -107,16 +108,26 @@ class PurchaseBatchRepository:
         ).scalar_one_or_none()
         return int(found) if found is not None else None
 
-    def lock_wallet(self, user_id: str, now: datetime) -> WalletState:
+    def lock_wallets(self, user_ids: Iterable[str], now: datetime) -> dict[str, WalletState]:
+        """Several users' counters, created if missing and locked in id order, in two
+        statements whatever their number (the gift batch locks all its senders at once)."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
         self.conn.execute(
-            _insert(self.conn, wallet_state)
-            .values(user_id=user_id, paid_total=0, paid_spent=0, updated_at=now)
-            .on_conflict_do_nothing()
+            _insert(self.conn, wallet_state).on_conflict_do_nothing(),
+            [{"user_id": u, "paid_total": 0, "paid_spent": 0, "updated_at": now} for u in wanted],
         )
-        row = self.conn.execute(
-            select(wallet_state).where(wallet_state.c.user_id == user_id).with_for_update()
-        ).one()
-        return WalletState(row.user_id, row.paid_total, row.paid_spent, row.frozen_reason)
+        rows = self.conn.execute(
+            select(wallet_state)
+            .where(wallet_state.c.user_id.in_(wanted))
+            .order_by(wallet_state.c.user_id)
+            .with_for_update()
+        )
+        return {
+            r.user_id: WalletState(r.user_id, r.paid_total, r.paid_spent, r.frozen_reason)
+            for r in rows
+        }
 
     def window_sum(self, user_id: str, counter: str, first: date, last: date) -> int:
         total = self.conn.execute(
