@@ -24,6 +24,7 @@ from giftflow.http.errors import install_error_handlers
 from giftflow.http.limits import install_request_limits
 from giftflow.http.openapi import install_openapi
 from giftflow.earnings.balances.routes import router as earnings_router
+from giftflow.earnings.balances.service import release_due_holds
 from giftflow.earnings.exchange.routes import router as exchange_router
 from giftflow.earnings.identity.routes import router as identity_router
 from giftflow.earnings.methods.routes import router as methods_router
@@ -58,7 +59,8 @@ log = logging.getLogger("giftflow")
 
 async def _maintenance(ctx: AppContext, every: float) -> None:
     """Void expired pending transfers, purge old idempotency keys and room events past their
-    retention, and ask the providers again for refunds they have not confirmed."""
+    retention, release earnings whose hold has ended, and ask the providers again for refunds
+    they have not confirmed."""
     retention = timedelta(hours=ctx.settings.idempotency_retention_hours)
     rounds = 0
     while True:
@@ -69,6 +71,7 @@ async def _maintenance(ctx: AppContext, every: float) -> None:
                 await ctx.writer.submit(PurgeIdempotencyKeys(retention))
                 await retry_provider_refunds(ctx, older_than=timedelta(minutes=1))
                 await ctx.realtime.purge()  # room events past their retention
+                await release_due_holds(ctx)  # earnings whose hold has ended
         except Exception:
             log.exception("maintenance round failed")
         rounds += 1

@@ -1,1 +1,2 @@
-"""Creator earnings: diamonds, the hold, identity and second factor, payout methods, withdrawals, exchange, statements."""
+"""Creator earnings: diamonds, the hold, identity and second factor, payout methods,
+withdrawals, exchange and statements."""

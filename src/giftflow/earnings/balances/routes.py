@@ -1,7 +1,136 @@
-"""Routes (being written)."""
+"""Creators' earnings: the view, statements (JSON or CSV) and admins' clawbacks of held diamonds.
+
+Creators (user token): ``GET /v1/creator/earnings``, ``GET /v1/creator/statements?period=``.
+Platform or admin keys, or that user: ``GET /v1/creators/{id}/earnings``. Admins:
+``POST /v1/admin/creators/{id}/clawbacks`` (Idempotency-Key).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from giftflow.auth.deps import get_principal, require_scope, require_user
+from giftflow.auth.principal import Principal
+from giftflow.context import AppContext, get_context
+from giftflow.earnings.balances import service
+from giftflow.earnings.balances.schemas import (
+    PERIOD_PATTERN,
+    ClawbackIn,
+    ClawbackOut,
+    EarningsOut,
+    StatementOut,
+)
+from giftflow.http.fields import USER_ID_PATH
+from giftflow.http.idempotent import IdempotencyKeyHeader, submit_idempotent
 
 router = APIRouter(prefix="/v1", tags=["earnings"])
+admin = require_scope("admin")
+CSV = "text/csv"
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Refused: insufficient_funds (more than the creator holds), …"},
+}
+
+
+@router.get("/creator/earnings", response_model=EarningsOut)
+def my_earnings(
+    principal: Principal = Depends(require_user), ctx: AppContext = Depends(get_context)
+) -> EarningsOut:
+    """The caller's diamonds: available and held with their cash-out value under the policy in
+    force, the hold by release date, lifetime totals, and the withdrawal limits left today and
+    this week."""
+    return service.earnings(ctx, principal.require_user())
+
+
+@router.get("/creators/{creator_id}/earnings", response_model=EarningsOut)
+def creator_earnings(
+    creator_id: str = USER_ID_PATH,
+    principal: Principal = Depends(get_principal),
+    ctx: AppContext = Depends(get_context),
+) -> EarningsOut:
+    """A creator's earnings: platform/admin keys, or that user; anyone else, or no such user,
+    404."""
+    principal.require_owner_or_scope(creator_id, "platform", "admin")
+    return service.earnings(ctx, creator_id)
+
+
+@router.post(
+    "/admin/creators/{creator_id}/clawbacks",
+    status_code=201,
+    response_model=ClawbackOut,
+    responses=REFUSALS,
+    tags=["admin: earnings"],
+)
+async def claw_back(
+    body: ClawbackIn,
+    request: Request,
+    creator_id: str = USER_ID_PATH,
+    _key: IdempotencyKeyHeader = None,
+    principal: Principal = Depends(admin),
+    ctx: AppContext = Depends(get_context),
+) -> JSONResponse:
+    """Take ``diamonds`` (hundredths) still in the creator's earnings hold back to
+    ``platform:diamonds:issued`` (e.g. after a dispute on the gifts behind them), newest
+    release date first; more than is held is ``insufficient_funds``."""
+    command = service.clawback_command(ctx, creator_id, body)
+    return await submit_idempotent(ctx, request, principal, command, body)
+
+
+def wants_csv(accept: str) -> bool:
+    """Whether an ``Accept`` header prefers ``text/csv`` to ``application/json`` (JSON is the
+    default). The wallet report's rule; features may not import each other."""
+    quality = {CSV: 0, "application/json": 0}  # in thousandths
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1000
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                q = _thousandths(value.strip())
+        media = media.lower()
+        if media in quality:
+            quality[media] = max(quality[media], q)
+    return quality[CSV] > 0 and quality[CSV] >= quality["application/json"]
+
+
+def _thousandths(value: str) -> int:
+    if not re.fullmatch(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?", value):
+        return 0
+    whole, _, frac = value.partition(".")
+    return int(whole) * 1000 + int((frac + "000")[:3])
+
+
+@router.get(
+    "/creator/statements",
+    response_model=StatementOut,
+    responses={
+        200: {
+            "description": "The statement; as CSV with `Accept: text/csv`.",
+            "content": {CSV: {"schema": {"type": "string"}}},
+        }
+    },
+)
+def my_statement(
+    request: Request,
+    period: str = Query(
+        pattern=PERIOD_PATTERN,
+        description="A calendar month, YYYY-MM, in the policy's time zone.",
+        examples=["2026-01"],
+    ),
+    principal: Principal = Depends(require_user),
+    ctx: AppContext = Depends(get_context),
+) -> Response:
+    """The caller's statement for one month: gifts received by live, diamonds earned, held,
+    released, clawed back, exchanged and withdrawn, withdrawal fees, and each diamond account's
+    opening and closing balance."""
+    out = service.statement(ctx, principal.require_user(), period)
+    if wants_csv(request.headers.get("accept", "")):
+        return Response(
+            service.statement_csv(out),
+            media_type=f"{CSV}; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="statement-{out.period}.csv"'},
+        )
+    return JSONResponse(out.model_dump(mode="json"))

@@ -1,1 +1,2 @@
-"""Payout methods: PayPal e-mail or bank account, encrypted at rest, masked, with a cooling-off period."""
+"""Payout methods: PayPal e-mail or bank account, encrypted at rest, masked, with a cooling-off
+period."""
