@@ -26,5 +26,4 @@ Text = Annotated[str, AfterValidator(_no_nul)]
 UserIdPath = Annotated[
     str, Path(pattern=f"^{USER_ID_CHARS}$", description="The platform's user id.")
 ]
-USER_ID_PATH = Path(pattern=f"^{USER_ID_CHARS}$", description="The platform's user id.")
 Short = Annotated[Text, StringConstraints(max_length=200)]

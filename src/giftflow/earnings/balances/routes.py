@@ -24,7 +24,7 @@ from giftflow.earnings.balances.schemas import (
     EarningsOut,
     StatementOut,
 )
-from giftflow.http.fields import USER_ID_PATH
+from giftflow.http.fields import UserIdPath
 from giftflow.http.idempotent import IdempotencyKeyHeader, submit_idempotent
 
 router = APIRouter(prefix="/v1", tags=["earnings"])
@@ -47,7 +47,7 @@ def my_earnings(
 
 @router.get("/creators/{creator_id}/earnings", response_model=EarningsOut)
 def creator_earnings(
-    creator_id: str = USER_ID_PATH,
+    creator_id: UserIdPath,
     principal: Principal = Depends(get_principal),
     ctx: AppContext = Depends(get_context),
 ) -> EarningsOut:
@@ -67,7 +67,7 @@ def creator_earnings(
 async def claw_back(
     body: ClawbackIn,
     request: Request,
-    creator_id: str = USER_ID_PATH,
+    creator_id: UserIdPath,
     _key: IdempotencyKeyHeader = None,
     principal: Principal = Depends(admin),
     ctx: AppContext = Depends(get_context),
