@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps lint test run bench lock clean
+.PHONY: help venv system-deps lint test run bench lock clean env-file
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
@@ -32,11 +32,11 @@ lint: venv ## ruff check, ruff format --check, mypy --strict, import-linter laye
 test: venv system-deps lint ## lint, type check and the whole suite on SQLite and PostgreSQL
 	HYPOTHESIS_PROFILE=ci GIFTFLOW_REQUIRE_PG=1 $(BIN)/pytest -q -p no:cacheprovider
 
-.env:
-	@echo "GIFTFLOW_JWT_SECRET=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" > .env
-	@echo "generated .env with a local GIFTFLOW_JWT_SECRET"
+env-file: ## write the local secrets run needs to .env (each only when missing)
+	@grep -qs '^GIFTFLOW_JWT_SECRET=' .env || { echo "GIFTFLOW_JWT_SECRET=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" >> .env; echo "wrote a local GIFTFLOW_JWT_SECRET to .env"; }
+	@grep -qs '^GIFTFLOW_SECRETS_KEY=' .env || { echo "GIFTFLOW_SECRETS_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" >> .env; echo "wrote a local GIFTFLOW_SECRETS_KEY to .env"; }
 
-run: venv .env ## migrate the embedded SQLite database, seed the demo economy, serve on :8000
+run: venv env-file ## migrate the embedded SQLite database, seed the demo economy, serve on :8000
 	$(BIN)/giftflow migrate
 	$(BIN)/giftflow demo
 	@echo "giftflow: http://127.0.0.1:8000/docs (API reference), /healthz, /readyz, /metrics"

@@ -84,6 +84,11 @@ def make_keys(url: str, clock: FrozenClock) -> tuple[str, str]:
 def api(database_url: str) -> Iterator[Api]:
     clock = FrozenClock()
     admin, platform = make_keys(database_url, clock)
-    settings = Settings(database_url=database_url, jwt_secret=SECRET, pending_sweep_seconds=0)
+    settings = Settings(
+        database_url=database_url,
+        jwt_secret=SECRET,
+        pending_sweep_seconds=0,
+        secrets_key="test-secrets-key-0123456789abcdef",
+    )
     with TestClient(create_app(settings, clock)) as client:
         yield Api(client, clock, admin, platform)

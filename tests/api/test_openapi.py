@@ -52,14 +52,19 @@ def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]
 def is_value_route(method: str, path: str) -> bool:
     """Every POST under /v1 moves value (PUT /v1/users/{id} and the GETs do not), except the
     providers' webhooks (their signature authenticates them and the event id deduplicates
-    them), the platform's guardian links, the admin item and gift catalogs, and starting, ending
-    and joining a live (no value moves; each is safe to repeat or refused when repeated)."""
+    them), the platform's guardian links, the admin item and gift catalogs, starting, ending and
+    joining a live, and second-factor and payout-method changes (no value moves; each is safe to
+    repeat, refused when repeated, or guarded by a single-use code)."""
     if path.startswith(("/v1/webhooks/", "/v1/guardians/")) or path in (
         "/v1/admin/items",
         "/v1/admin/gifts",
         "/v1/lives",
         "/v1/lives/{live_id}/end",
         "/v1/lives/{live_id}/viewers",
+        "/v1/creator/totp",
+        "/v1/creator/totp/confirm",
+        "/v1/creator/totp/verify",
+        "/v1/payout-methods",
     ):
         return False
     return method == "POST" and path.startswith("/v1/")

@@ -1,5 +1,6 @@
-"""Creator earnings: KYC "none" renamed "unverified", second-factor credentials and recovery codes, payout methods (encrypted),
-withdrawals with their state history, and received payout-provider events.
+"""Creator earnings: KYC "none" renamed "unverified", second-factor credentials and recovery
+codes, payout methods (encrypted), withdrawals with their state history, and received
+payout-provider events.
 
 Revision ID: 0007
 Revises: 0006
@@ -125,7 +126,10 @@ def downgrade() -> None:
     op.execute("UPDATE users SET kyc_status = 'none' WHERE kyc_status = 'unverified'")
     with op.batch_alter_table("users") as batch:
         batch.alter_column(
-            "kyc_status", existing_type=sa.String(16), server_default="none", existing_nullable=False
+            "kyc_status",
+            existing_type=sa.String(16),
+            server_default="none",
+            existing_nullable=False,
         )
     op.drop_table("payout_events")
     op.drop_table("withdrawal_history")
