@@ -5,8 +5,16 @@ on), then on SQLite (``synchronous=FULL``) and on that same PostgreSQL, gift-sha
 through the batching writer and through a one-transaction-per-transfer baseline (the same code
 with ``max_batch=1``), with many concurrent submitters, into one hot creator and spread over
 1,000; then the same gift-shaped transfers end to end through ``giftflow serve`` (one process)
-driven by wrk. Timings on a shared 2-core machine are noisy; the ratios are what to read.
-Set ``BENCH_SECONDS`` to change each timed window (default 10).
+driven by wrk. Then the gift figures of issue 8 ("Speed"), on the same PostgreSQL: full gifts
+(``SendGift``, each under its idempotency key) through the writer in-process, hot and spread, as
+a multiple of pgbench; ``POST /v1/lives/{id}/gifts`` through one server with wrk, as a multiple
+of the same server's ``GET /healthz`` in the same run; and fan-out, 1,000 subscribers on one
+room while gifts are committed at 2,000/s, with the p99 of commit → delivery. Timings on a shared
+2-core machine are noisy; the ratios are what to read.
+
+Set ``BENCH_SECONDS`` to change each timed window (default 10), ``BENCH_ONLY`` to run a part
+(comma-separated: ``transfers``, ``http``, ``gifts``, ``gifts-http``, ``fanout``; pgbench always
+runs), ``BENCH_PROFILE=1`` to print a cProfile of the writer thread during the gift windows.
 """
 
 from __future__ import annotations
@@ -25,6 +33,9 @@ from rich.console import Console
 from rich.table import Table
 from tests.pgcluster import PostgresCluster
 
+from bench.fanout_bench import FanoutResult, measure_fanout
+from bench.gift_bench import GiftResult, measure_gifts
+from bench.gift_http_bench import GiftHttpResult, measure_gift_http
 from bench.http_bench import HttpResult, measure_http, wrk_available
 from bench.writer_bench import Result, measure
 from giftflow.db import migrate
@@ -32,6 +43,17 @@ from giftflow.db import migrate
 console = Console(width=110)
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 RESULTS = Path(__file__).parent / "results"
+PARTS = ("transfers", "http", "gifts", "gifts-http", "fanout")
+ONLY = {p.strip() for p in os.environ.get("BENCH_ONLY", ",".join(PARTS)).split(",") if p.strip()}
+PROFILE = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
+
+
+def wanted(part: str) -> bool:
+    return part in ONLY
+
+
+if ONLY - set(PARTS):
+    raise SystemExit(f"BENCH_ONLY: unknown part(s) {sorted(ONLY - set(PARTS))}; parts: {PARTS}")
 
 
 def pgbench_tps(pg: PostgresCluster, seconds: float) -> float:
@@ -88,20 +110,209 @@ def run_database(kind: str, new_url: Callable[[], str]) -> list[Result]:
     return results
 
 
+GIFT_SCENARIOS = [
+    # label, hot
+    ("writer: full gifts, hot creator", True),
+    ("writer: full gifts, spread over 1,000", False),
+]
+GIFT_TARGET = 4.0  # × pgbench
+HTTP_GIFT_TARGET = 0.5  # × GET /healthz of the same server
+FANOUT_TARGET_MS = 250.0
+FANOUT_SUBSCRIBERS = 1000
+FANOUT_RATE = 2000.0
+
+
+def run_gifts(pg: PostgresCluster, new_name: Callable[[], str], tps: float) -> list[GiftResult]:
+    results = []
+    for label, hot in GIFT_SCENARIOS:
+        url = pg.create_database(new_name())
+        migrate(url)
+        with console.status(f"postgresql: {label} ({SECONDS:.0f} s)…"):
+            r = measure_gifts(
+                url, label=label, hot=hot, seconds=SECONDS, pg_data=pg.data, profile=PROFILE
+            )
+        console.print(
+            f"  postgresql {label:42} {r.rate:10,.0f} gifts/s  {r.rate / tps:.2f}× pgbench"
+        )
+        console.print(f"    batches of {r.mean_batch:,.0f}; {r.cpu.describe(r.committed)}")
+        if r.profile:
+            console.print(r.profile, markup=False, highlight=False)
+        results.append(r)
+    return results
+
+
+def run_gift_http(pg: PostgresCluster, url: str) -> GiftHttpResult:
+    migrate(url)
+    with console.status(f"HTTP: GET /healthz and POST /v1/lives/{{id}}/gifts ({SECONDS:.0f} s)…"):
+        h = measure_gift_http(url, int(SECONDS), pg_data=pg.data)
+    for what, run, cpu in (
+        ("GET /healthz", h.healthz, h.healthz_cpu),
+        ("POST /v1/lives/{id}/gifts", h.gifts, h.gifts_cpu),
+    ):
+        console.print(
+            f"  postgresql HTTP {what:37} {run.requests_per_second:10,.0f} req/s"
+            f"  p99 {run.latency_p99_ms:,.0f} ms, non-2xx {run.non_2xx}"
+        )
+        console.print(f"    {cpu.describe(run.requests, 'request')}")
+    console.print(
+        f"  gifts ÷ healthz: {h.ratio:.2f}× (target ≥ {HTTP_GIFT_TARGET}×);"
+        f" the live's gifts_count moved by {h.committed:,} for {h.gifts.requests:,} answered"
+    )
+    return h
+
+
+def run_fanout(pg: PostgresCluster, url: str) -> FanoutResult:
+    migrate(url)
+    label = f"{FANOUT_SUBSCRIBERS:,} subscribers, gifts offered at {FANOUT_RATE:,.0f}/s"
+    with console.status(f"fan-out: {label} ({SECONDS:.0f} s)…"):
+        f = measure_fanout(
+            url,
+            seconds=SECONDS,
+            subscribers=FANOUT_SUBSCRIBERS,
+            rate=FANOUT_RATE,
+            pg_data=pg.data,
+        )
+    console.print(
+        f"  fan-out: {f.gifts:,} gifts committed in {f.seconds:.1f} s ({f.rate:,.0f}/s of"
+        f" {f.offered_rate:,.0f}/s offered, {f.refused} refused)"
+    )
+    console.print(
+        f"    {f.complete:,}/{f.subscribers:,} subscribers received every gift"
+        f" ({f.deliveries:,} deliveries in {f.frames:,} frames, {f.closed} dropped)"
+    )
+    console.print(
+        f"    commit → delivery: p50 {f.p50_ms:,.0f} ms, p99 {f.p99_ms:,.0f} ms,"
+        f" max {f.max_ms:,.0f} ms; {f.cpu.describe(f.gifts)}"
+    )
+    return f
+
+
+def gift_table(
+    tps: float,
+    gifts: list[GiftResult],
+    http: GiftHttpResult | None,
+    fanout: FanoutResult | None,
+    runs: list[dict[str, Any]],
+) -> Table:
+    """Issue 8's "Speed" figures: the table rows, and the same in the JSON ``runs``."""
+    table = Table(title='gifts: issue 8 "Speed" (same run, same PostgreSQL)')
+    for col in ("scenario", "rate", "figure", "target", "met"):
+        table.add_column(col, justify="left" if col == "scenario" else "right")
+
+    def met(ok: bool) -> str:
+        return "[green]yes[/green]" if ok else "[red]no[/red]"
+
+    for r in gifts:
+        ratio = r.rate / tps
+        table.add_row(
+            r.label,
+            f"{r.rate:,.0f} gifts/s",
+            f"{ratio:.2f}× pgbench",
+            f"≥ {GIFT_TARGET:.0f}×",
+            met(ratio >= GIFT_TARGET),
+        )
+        runs.append(
+            {
+                "database": "postgresql",
+                "scenario": r.label,
+                "rate": round(r.rate, 1),
+                "committed": r.committed,
+                "refused": r.refused,
+                "mean_batch": round(r.mean_batch, 1),
+                "vs_pgbench": round(ratio, 2),
+                "target_vs_pgbench": GIFT_TARGET,
+                "cpu_us_per_gift": {k: round(v, 1) for k, v in r.cpu.per(r.committed).items()},
+            }
+        )
+    if http is not None:
+        table.add_row(
+            "HTTP: GET /healthz, 1 server, wrk -c 64",
+            f"{http.healthz.requests_per_second:,.0f} req/s",
+            "1.00×",
+            "",
+            "",
+        )
+        table.add_row(
+            "HTTP: POST /v1/lives/{id}/gifts, same server",
+            f"{http.gifts.requests_per_second:,.0f} gifts/s",
+            f"{http.ratio:.2f}× healthz",
+            f"≥ {HTTP_GIFT_TARGET}×",
+            met(http.ratio >= HTTP_GIFT_TARGET and http.gifts.non_2xx == 0),
+        )
+        for label, run, cpu in (
+            ("HTTP: GET /healthz", http.healthz, http.healthz_cpu),
+            ("HTTP: POST /v1/lives/{id}/gifts", http.gifts, http.gifts_cpu),
+        ):
+            runs.append(
+                {
+                    "database": "postgresql",
+                    "scenario": label,
+                    "rate": round(run.requests_per_second, 1),
+                    "requests": run.requests,
+                    "non_2xx": run.non_2xx,
+                    "latency_p99_ms": run.latency_p99_ms,
+                    "cpu_us_per_request": {
+                        k: round(v, 1) for k, v in cpu.per(run.requests).items()
+                    },
+                }
+            )
+        runs[-1]["vs_healthz"] = round(http.ratio, 3)
+        runs[-1]["gifts_committed"] = http.committed
+        runs[-1]["target_vs_healthz"] = HTTP_GIFT_TARGET
+    if fanout is not None:
+        f = fanout
+        table.add_row(
+            f"fan-out: {f.subscribers:,} subscribers, {f.rate:,.0f} gifts/s",
+            f"p99 {f.p99_ms:,.0f} ms",
+            f"{f.complete:,}/{f.subscribers:,} got every gift",
+            f"≤ {FANOUT_TARGET_MS:.0f} ms",
+            met(f.all_received and f.p99_ms <= FANOUT_TARGET_MS),
+        )
+        runs.append(
+            {
+                "database": "postgresql",
+                "scenario": "fan-out: one room, WebSocket subscribers",
+                "subscribers": f.subscribers,
+                "offered_rate": f.offered_rate,
+                "rate": round(f.rate, 1),
+                "gifts": f.gifts,
+                "refused": f.refused,
+                "complete_subscribers": f.complete,
+                "dropped_subscribers": f.closed,
+                "deliveries": f.deliveries,
+                "frames": f.frames,
+                "p50_ms": f.p50_ms,
+                "p99_ms": f.p99_ms,
+                "max_ms": f.max_ms,
+                "target_p99_ms": FANOUT_TARGET_MS,
+                "cpu_us_per_gift": {k: round(v, 1) for k, v in f.cpu.per(f.gifts).items()},
+            }
+        )
+    table.add_row("pgbench -b tpcb-like -c 8, same server", f"{tps:,.0f} tps", "1.00×", "", "")
+    return table
+
+
 def main() -> None:
     console.print(
         f"[bold]giftflow bench[/bold]: {SECONDS:.0f} s per window, 2 postings per transfer"
+        + (f" (only: {', '.join(sorted(ONLY))})" if ONLY.symmetric_difference(PARTS) else "")
     )
+    sqlite: list[Result] = []
+    pg_results: list[Result] = []
+    http: list[tuple[str, HttpResult]] = []
+    gifts: list[GiftResult] = []
+    gift_http: GiftHttpResult | None = None
+    fanout: FanoutResult | None = None
     with PostgresCluster(fast=False) as pg:
         with console.status(f"pgbench -b tpcb-like -c 8 ({SECONDS:.0f} s)…"):
             tps = pgbench_tps(pg, SECONDS)
         console.print(f"  pgbench tpcb-like -c 8: {tps:,.0f} tps")
         numbers = iter(range(1000))
-        with tempfile.TemporaryDirectory() as tmp:
-            sqlite = run_database("sqlite", lambda: f"sqlite:///{tmp}/bench{next(numbers)}.db")
-        pg_results = run_database("postgresql", lambda: pg.create_database(f"b{next(numbers)}"))
-        http: list[tuple[str, HttpResult]] = []
-        if wrk_available():
+        if wanted("transfers"):
+            with tempfile.TemporaryDirectory() as tmp:
+                sqlite = run_database("sqlite", lambda: f"sqlite:///{tmp}/bench{next(numbers)}.db")
+            pg_results = run_database("postgresql", lambda: pg.create_database(f"b{next(numbers)}"))
+        if wanted("http") and wrk_available():
             with tempfile.TemporaryDirectory() as tmp:
                 for kind, url in (
                     ("sqlite", f"sqlite:///{tmp}/http.db"),
@@ -114,7 +325,13 @@ def main() -> None:
                         f"  {kind:10} {HTTP_LABEL:42} {h.requests_per_second:10,.0f} req/s"
                     )
                     http.append((kind, h))
-        else:
+        if wanted("gifts"):
+            gifts = run_gifts(pg, lambda: f"g{next(numbers)}", tps)
+        if wanted("gifts-http") and wrk_available():
+            gift_http = run_gift_http(pg, pg.create_database("gifthttp"))
+        if wanted("fanout"):
+            fanout = run_fanout(pg, pg.create_database("fanout"))
+        if (wanted("http") or wanted("gifts-http")) and not wrk_available():
             console.print("  (wrk not installed: `make system-deps`; HTTP figures skipped)")
     table = Table(title="committed transfers per second (gift-shaped: 2 postings, 3 balances)")
     for col in ("database", "scenario", "transfers/s", "× baseline", "× pgbench"):
@@ -122,6 +339,8 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     report = {"pgbench_tps": tps, "seconds": SECONDS, "runs": runs}
     for kind, results in (("sqlite", sqlite), ("postgresql", pg_results)):
+        if not results:
+            continue
         base = {True: results[0].rate, False: results[1].rate}
         for (label, _, _, hot), r in zip(SCENARIOS, results, strict=True):
             vs_base = r.rate / base[hot] if base[hot] else 0.0
@@ -150,7 +369,10 @@ def main() -> None:
             }
         )
     table.add_row("postgresql", "pgbench -b tpcb-like -c 8", f"{tps:,.0f}", "", "1.00×")
-    console.print(table)
+    if sqlite or pg_results or http:
+        console.print(table)
+    if gifts or gift_http is not None or fanout is not None:
+        console.print(gift_table(tps, gifts, gift_http, fanout, runs))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / time.strftime("bench-%Y%m%d-%H%M%S.json")
     out.write_text(json.dumps(report, indent=2))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -20,14 +21,14 @@ from giftflow import __version__, metrics
 from giftflow.clock import Clock, SystemClock
 from giftflow.context import AppContext
 from giftflow.db import make_engine, sqlite_path
-from giftflow.http.errors import install_error_handlers
-from giftflow.http.limits import install_request_limits
-from giftflow.http.openapi import install_openapi
 from giftflow.earnings.balances.routes import router as earnings_router
 from giftflow.earnings.balances.service import release_due_holds
 from giftflow.earnings.exchange.routes import router as exchange_router
 from giftflow.earnings.identity.routes import router as identity_router
 from giftflow.earnings.methods.routes import router as methods_router
+from giftflow.http.errors import install_error_handlers
+from giftflow.http.limits import install_request_limits
+from giftflow.http.openapi import install_openapi
 from giftflow.ledger.maintenance import PurgeIdempotencyKeys
 from giftflow.ledger.pending import ExpirePending
 from giftflow.ledger.writer import LedgerWriter
@@ -102,6 +103,16 @@ class RequestMetrics:
             metrics.HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
 
 
+def tune_gc() -> None:
+    """Move everything alive after startup out of the collector's way and collect the young
+    generation less often: a serving process allocates many short-lived objects per gift, and
+    the default thresholds made collection pauses the largest part of the stream's p99
+    (make bench, fan-out: ~400 ms → ~200 ms)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 @contextlib.asynccontextmanager
 async def _running(app: FastAPI, settings: Settings, clock: Clock) -> AsyncIterator[None]:
     """Everything a serving process runs, from startup to shutdown."""
@@ -121,6 +132,8 @@ async def _running(app: FastAPI, settings: Settings, clock: Clock) -> AsyncItera
         queue_limit=settings.writer_queue_limit,
     )
     writer.start()
+    if settings.gc_tuning:
+        tune_gc()
     ctx = AppContext(settings=settings, engine=engine, writer=writer, clock=clock)
     writer.add_commit_listener(ctx.realtime.on_commit)
     ctx.realtime.set_state_provider(room_state)

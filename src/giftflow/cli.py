@@ -131,6 +131,9 @@ def serve(
         raise typer.Exit(2)
     if not settings.jwt_secret:
         err.print("[yellow]GIFTFLOW_JWT_SECRET is not set: user tokens will be refused.[/yellow]")
+    import os
+
+    os.environ.setdefault("GIFTFLOW_GC_TUNING", "true")  # inherited by every worker process
     uvicorn.run(
         "giftflow.api:create_app",
         factory=True,

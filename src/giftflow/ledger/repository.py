@@ -58,9 +58,12 @@ _IDENTITY = (
 )
 
 
+# A join, not ``id = ANY(:ids)``: under a generic plan made while the table was small the
+# latter became a sequential scan testing every row against the whole array (auto_explain:
+# 140-575 ms per batch of 1,000-4,000 accounts); a join on unnest is fine under any plan.
 _LOCK_PG = text(
-    "SELECT id, path, asset, shard, may_go_negative, balance FROM accounts "
-    "WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE"
+    "SELECT a.id, a.path, a.asset, a.shard, a.may_go_negative, a.balance FROM accounts a "
+    "JOIN unnest(CAST(:ids AS bigint[])) AS w(id) ON a.id = w.id ORDER BY a.id FOR UPDATE OF a"
 )
 
 
@@ -203,6 +206,22 @@ class WriterRepository:
         wanted = list(set(keys))
         if not wanted:
             return {}
+        if self.is_pg:
+            found = self.conn.execute(
+                text(
+                    "SELECT k.scope, k.key, k.request_hash, k.status_code, k.response "
+                    "FROM idempotency_keys k JOIN unnest(CAST(:scopes AS text[]), "
+                    "CAST(:keys AS text[])) AS w(scope, key) "
+                    "ON k.scope = w.scope AND k.key = w.key"
+                ),
+                {"scopes": [w[0] for w in wanted], "keys": [w[1] for w in wanted]},
+            )
+            return {
+                (r.scope, r.key): StoredOutcome(
+                    r.request_hash, r.status_code, json.loads(r.response)
+                )
+                for r in found
+            }
         rows = self.conn.execute(
             select(
                 idempotency_keys.c.scope,

@@ -303,6 +303,8 @@ class LedgerWriter:
         except DBAPIError as exc:
             raise DatabaseDown() from exc
         with connection as conn:
+            if self._ids.end - self._ids.next < 4 * len(items):
+                self._refill_ids(conn)  # ahead: running out midway throws the attempt away
             while True:
                 try:
                     return self._apply_batch(conn, items, now)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from giftflow.clock import rfc3339
 from giftflow.errors import NotFound
@@ -69,19 +69,35 @@ class OutboxWrites:
     def flush(self, conn: Connection, rows: list[RoomEvent]) -> None:
         if not rows:
             return
-        conn.execute(
-            insert(room_events),
-            [
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                text(
+                    "INSERT INTO room_events (room_id, seq, type, payload, created_at) "
+                    "SELECT * FROM unnest(CAST(:r AS bigint[]), CAST(:s AS bigint[]), "
+                    "CAST(:t AS text[]), CAST(:p AS text[]), CAST(:c AS timestamptz[]))"
+                ),
                 {
-                    "room_id": e.room_id,
-                    "seq": e.seq,
-                    "type": e.type,
-                    "payload": e.json(),
-                    "created_at": e.created_at,
-                }
-                for e in rows
-            ],
-        )
+                    "r": [e.room_id for e in rows],
+                    "s": [e.seq for e in rows],
+                    "t": [e.type for e in rows],
+                    "p": [e.json() for e in rows],
+                    "c": [e.created_at for e in rows],
+                },
+            )
+        else:
+            conn.execute(
+                insert(room_events),
+                [
+                    {
+                        "room_id": e.room_id,
+                        "seq": e.seq,
+                        "type": e.type,
+                        "payload": e.json(),
+                        "created_at": e.created_at,
+                    }
+                    for e in rows
+                ],
+            )
         last: dict[int, int] = {}
         for e in rows:
             last[e.room_id] = max(e.seq, last.get(e.room_id, 0))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, tuple_, update
 
 from giftflow.db import upsert_insert
 from giftflow.live.rooms.model import LiveRow, LiveState, UserFacts
@@ -215,6 +215,20 @@ class LiveBatchRepository:
         wanted = sorted(set(keys))
         if not wanted:
             return {}
+        if self.conn.dialect.name == "postgresql":
+            rows = self.conn.execute(
+                text(
+                    "SELECT c.* FROM live_combos c JOIN unnest(CAST(:l AS bigint[]), "
+                    "CAST(:u AS text[]), CAST(:g AS text[])) AS w(l, u, g) "
+                    "ON c.live_id = w.l AND c.user_id = w.u AND c.gift_id = w.g"
+                ).columns(*live_combos.c),
+                {
+                    "l": [k[0] for k in wanted],
+                    "u": [k[1] for k in wanted],
+                    "g": [k[2] for k in wanted],
+                },
+            ).mappings()
+            return {c.key: c for c in (ComboRow(**r) for r in rows)}
         cols = (live_combos.c.live_id, live_combos.c.user_id, live_combos.c.gift_id)
         rows = self.conn.execute(select(live_combos).where(tuple_(*cols).in_(wanted))).mappings()
         found = [ComboRow(**r) for r in rows]

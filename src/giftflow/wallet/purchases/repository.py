@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from giftflow.schema import disputes, payment_events, purchases, spend_windows, wallet_state
@@ -114,16 +114,38 @@ class PurchaseBatchRepository:
         wanted = sorted(set(user_ids))
         if not wanted:
             return {}
-        self.conn.execute(
-            _insert(self.conn, wallet_state).on_conflict_do_nothing(),
-            [{"user_id": u, "paid_total": 0, "paid_spent": 0, "updated_at": now} for u in wanted],
-        )
-        rows = self.conn.execute(
-            select(wallet_state)
-            .where(wallet_state.c.user_id.in_(wanted))
-            .order_by(wallet_state.c.user_id)
-            .with_for_update()
-        )
+        if self.conn.dialect.name == "postgresql":
+            # arrays and a join: no statement text per batch size, no plan that scans
+            self.conn.execute(
+                text(
+                    "INSERT INTO wallet_state (user_id, paid_total, paid_spent, updated_at) "
+                    "SELECT u, 0, 0, CAST(:now AS timestamptz) "
+                    "FROM unnest(CAST(:users AS text[])) AS u ON CONFLICT DO NOTHING"
+                ),
+                {"users": wanted, "now": now},
+            )
+            rows = self.conn.execute(
+                text(
+                    "SELECT s.user_id, s.paid_total, s.paid_spent, s.frozen_reason "
+                    "FROM wallet_state s JOIN unnest(CAST(:users AS text[])) AS w(u) "
+                    "ON s.user_id = w.u ORDER BY s.user_id FOR UPDATE OF s"
+                ),
+                {"users": wanted},
+            )
+        else:
+            self.conn.execute(
+                _insert(self.conn, wallet_state).on_conflict_do_nothing(),
+                [
+                    {"user_id": u, "paid_total": 0, "paid_spent": 0, "updated_at": now}
+                    for u in wanted
+                ],
+            )
+            rows = self.conn.execute(
+                select(wallet_state)
+                .where(wallet_state.c.user_id.in_(wanted))
+                .order_by(wallet_state.c.user_id)
+                .with_for_update()
+            )
         return {
             r.user_id: WalletState(r.user_id, r.paid_total, r.paid_spent, r.frozen_reason)
             for r in rows
