@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from giftflow.errors import ValidationFailed
+from giftflow.http.negotiation import wants_csv
 from giftflow.wallet.reports.repository import Flow, KindCount, LotGroup, ReportData
-from giftflow.wallet.reports.routes import wants_csv
 from giftflow.wallet.reports.service import (
     CSV_COLUMNS,
     FIGURES,

@@ -7,7 +7,6 @@ Platform or admin keys, or that user: ``GET /v1/creators/{id}/earnings``. Admins
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -26,10 +25,10 @@ from giftflow.earnings.balances.schemas import (
 )
 from giftflow.http.fields import UserIdPath
 from giftflow.http.idempotent import IdempotencyKeyHeader, submit_idempotent
+from giftflow.http.negotiation import CSV, wants_csv
 
 router = APIRouter(prefix="/v1", tags=["earnings"])
 admin = require_scope("admin")
-CSV = "text/csv"
 REFUSALS: dict[int | str, dict[str, Any]] = {
     409: {"description": "Refused: insufficient_funds (more than the creator holds), …"},
 }
@@ -77,30 +76,6 @@ async def claw_back(
     release date first; more than is held is ``insufficient_funds``."""
     command = service.clawback_command(ctx, creator_id, body)
     return await submit_idempotent(ctx, request, principal, command, body)
-
-
-def wants_csv(accept: str) -> bool:
-    """Whether an ``Accept`` header prefers ``text/csv`` to ``application/json`` (JSON is the
-    default). The wallet report's rule; features may not import each other."""
-    quality = {CSV: 0, "application/json": 0}  # in thousandths
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1000
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                q = _thousandths(value.strip())
-        media = media.lower()
-        if media in quality:
-            quality[media] = max(quality[media], q)
-    return quality[CSV] > 0 and quality[CSV] >= quality["application/json"]
-
-
-def _thousandths(value: str) -> int:
-    if not re.fullmatch(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?", value):
-        return 0
-    whole, _, frac = value.partition(".")
-    return int(whole) * 1000 + int((frac + "000")[:3])
 
 
 @router.get(

@@ -3,7 +3,6 @@ or as CSV when the request's ``Accept`` prefers ``text/csv``."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,37 +11,12 @@ from fastapi.responses import JSONResponse, Response
 from giftflow.auth.deps import require_scope
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
+from giftflow.http.negotiation import CSV, wants_csv
 from giftflow.wallet.reports import service
 from giftflow.wallet.reports.schemas import WalletReportOut
 
 router = APIRouter(prefix="/v1", tags=["admin: reports"])
 admin = require_scope("admin")
-CSV = "text/csv"
-
-
-def wants_csv(accept: str) -> bool:
-    """Whether an ``Accept`` header prefers ``text/csv`` to ``application/json`` (JSON is the
-    default: for a missing header, ``*/*`` or anything else)."""
-    quality = {CSV: 0, "application/json": 0}  # in thousandths (q has at most 3 decimals)
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1000
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                q = _thousandths(value.strip())
-        media = media.lower()
-        if media in quality:
-            quality[media] = max(quality[media], q)
-    return quality[CSV] > 0 and quality[CSV] >= quality["application/json"]
-
-
-def _thousandths(value: str) -> int:
-    """An RFC 9110 quality value ("0.8", "1", "0.125") in thousandths; 0 if malformed."""
-    if not re.fullmatch(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?", value):
-        return 0
-    whole, _, frac = value.partition(".")
-    return int(whole) * 1000 + int((frac + "000")[:3])
 
 
 @router.get(
