@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+
+
+def age_on(birth: date, today: date) -> int:
+    """Whole years from ``birth`` to ``today`` (a birthday counts from its day)."""
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
 class Clock(Protocol):

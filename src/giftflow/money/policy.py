@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import tomllib
 from bisect import bisect_right
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -253,6 +253,10 @@ class Policy(Strict):
     @property
     def version_label(self) -> str:
         return f"{self.id}@{self.version}"
+
+    def local_date(self, now: datetime) -> date:
+        """The calendar day ``now`` falls on in the policy's time zone (days, weeks, ages)."""
+        return now.astimezone(ZoneInfo(self.timezone)).date()
 
     # --- the arithmetic, at this policy's rates ----------------------------------------------
     def gift_diamonds(self, coins: int) -> int:

@@ -235,7 +235,7 @@ async def release_due_holds(ctx: AppContext) -> int:
     wanted, from any number of processes: each bucket is released exactly once."""
     now = ctx.clock.now()
     policy = ctx.policies.in_force(now)
-    today = now.astimezone(ZoneInfo(policy.timezone)).date()
+    today = policy.local_date(now)
     emptied = 0
     for _ in range(RELEASE_ROUNDS):
         creators = await asyncio.to_thread(_due, ctx, today)

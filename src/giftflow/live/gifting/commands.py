@@ -23,9 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from giftflow.clock import rfc3339
 from giftflow.errors import (
@@ -68,10 +67,6 @@ def diamonds_account(policy: Policy, creator_id: str) -> str:
     """Where a gift's diamonds go: the hold when the policy holds new earnings."""
     held = policy.cashout.hold_days > 0
     return f"creator:{creator_id}:diamonds:pending" if held else f"creator:{creator_id}:diamonds"
-
-
-def local_today(policy: Policy, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(policy.timezone)).date()
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -119,7 +114,7 @@ class SendGift(Command):
             raise GiftUnavailable(gift_id=gift.id, reason=reason)
         if viewer.frozen:
             raise AccountFrozen("This account is frozen.", frozen="account")
-        today = local_today(policy, ctx.now)
+        today = policy.local_date(ctx.now)
         too_young = age_problem(viewer, policy.age.minimum_to_send, today)
         if too_young is not None:
             raise AgeRestricted(reason=too_young, minimum_age=policy.age.minimum_to_send)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from giftflow.clock import age_on
 from giftflow.money.policy import Policy
 
 
@@ -44,10 +45,6 @@ class UserFacts:
     @property
     def name(self) -> str:
         return self.display_name or self.id
-
-
-def age_on(birth: date, today: date) -> int:
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
 def age_problem(facts: UserFacts, minimum: int, today: date) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from giftflow.clock import rfc3339
@@ -24,7 +24,6 @@ from giftflow.live.rooms.combos import CloseCombos, ComboRow
 from giftflow.live.rooms.commands import EndLive, ViewerChange
 from giftflow.live.rooms.model import LiveState, ineligibility
 from giftflow.live.rooms.views import live_view
-from giftflow.money.policy import Policy
 
 MAX_LIVE_ID = 2**62
 log = logging.getLogger("giftflow.live")
@@ -37,12 +36,6 @@ def check_live_id(raw: str) -> int:
     return int(raw)
 
 
-def _today(policy: Policy, now: datetime) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return now.astimezone(ZoneInfo(policy.timezone)).date()
-
-
 def view(ctx: AppContext, live_id: int) -> dict[str, Any]:
     now = ctx.clock.now()
     policy = ctx.policies.in_force(now)
@@ -52,7 +45,7 @@ def view(ctx: AppContext, live_id: int) -> dict[str, Any]:
             raise NotFound("No such live.", id=str(live_id))
         live, last, unique, seconds = found
         creator = repository.user_facts(conn, [live.creator_id]).get(live.creator_id)
-    reason = ineligibility(creator, policy, _today(policy, now))
+    reason = ineligibility(creator, policy, policy.local_date(now))
     return live_view(
         live, ineligible=reason, last_seq=last, unique_viewers=unique, watch_seconds=seconds
     )
@@ -64,7 +57,7 @@ def start(ctx: AppContext, creator_id: str, title: str | None) -> dict[str, Any]
     with unit_of_work(ctx.engine) as conn:
         # the creator's row stays locked to the commit: two starts cannot both find no live
         creator = repository.user_facts(conn, [creator_id], lock=True).get(creator_id)
-        reason = ineligibility(creator, policy, _today(policy, now))
+        reason = ineligibility(creator, policy, policy.local_date(now))
         if reason is not None:
             raise CreatorNotEligible(
                 reason=reason,
@@ -131,11 +124,11 @@ async def close_due_combos(ctx: AppContext) -> int:
     return int(outcome.body.get("ended", 0)) if outcome.ok else 0
 
 
-async def combo_loop(ctx: AppContext, every: float = 0.25) -> None:
+async def combo_loop(ctx: AppContext, every_ms: int = 250) -> None:
     """Runs for the life of the server: a streak's end event follows its last send by the
-    window plus at most ``every`` seconds."""
+    window plus at most ``every_ms`` milliseconds."""
     while True:
-        await asyncio.sleep(every)
+        await asyncio.sleep(every_ms / 1000)
         try:
             await close_due_combos(ctx)
         except Exception:

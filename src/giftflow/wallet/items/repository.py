@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from giftflow.db import upsert_insert
 from giftflow.schema import items, owned_items
 
 
@@ -49,10 +49,6 @@ def _item(row: Any) -> ItemRow:
     )
 
 
-def _insert(conn: Connection, table: Any) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
 # --- the catalog (reads on the reader engine, writes in a unit of work) ----------------------
 def get_item(conn: Connection, item_id: str) -> ItemRow | None:
     row = conn.execute(select(items).where(items.c.id == item_id)).first()
@@ -69,7 +65,7 @@ def list_items(conn: Connection, *, active_only: bool) -> list[ItemRow]:
 def create_item(conn: Connection, item: ItemRow) -> bool:
     """Insert the item; False (and nothing written) if its id is taken, even by a racing insert."""
     inserted = conn.execute(
-        _insert(conn, items)
+        upsert_insert(conn, items)
         .values(
             id=item.id,
             kind=item.kind,
@@ -162,7 +158,7 @@ class OwnedWrites:
             summed[(d.user_id, d.item_id)] = (quantity + d.quantity, max(last, d.at))
         if not summed:
             return
-        stmt = _insert(conn, owned_items)
+        stmt = upsert_insert(conn, owned_items)
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["user_id", "item_id"],

@@ -16,8 +16,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from giftflow.db import upsert_insert
 from giftflow.schema import disputes, payment_events, purchases, spend_windows, wallet_state
 from giftflow.wallet.purchases.lots import Segment, Shift, segments, shifted
 from giftflow.wallet.purchases.states import PurchaseState
@@ -80,10 +80,6 @@ def purchase_row(row: Any) -> PurchaseRow:
     return PurchaseRow(**{f: values[f] for f in PurchaseRow.__slots__})
 
 
-def _insert(conn: Connection, table: Any) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
 class PurchaseBatchRepository:
     """Reads and row locks of the wallet inside one batch; staged writes go to ``WALLET``."""
 
@@ -134,7 +130,7 @@ class PurchaseBatchRepository:
             )
         else:
             self.conn.execute(
-                _insert(self.conn, wallet_state).on_conflict_do_nothing(),
+                upsert_insert(self.conn, wallet_state).on_conflict_do_nothing(),
                 [
                     {"user_id": u, "paid_total": 0, "paid_spent": 0, "updated_at": now}
                     for u in wanted
@@ -260,7 +256,7 @@ class WalletWrites:
                 ],
             )
         if windows:
-            stmt = _insert(conn, spend_windows)
+            stmt = upsert_insert(conn, spend_windows)
             conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["user_id", "counter", "day"],

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from giftflow.clock import age_on
 from giftflow.context import AppContext
 from giftflow.errors import (
     AgeRestricted,
@@ -53,10 +53,6 @@ from giftflow.wallet.store.service import default_currency, quote
 log = logging.getLogger("giftflow.purchases")
 
 
-def age_on(birth: date, today: date) -> int:
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
 def check_buyer(ctx: AppContext, policy: Policy, user_id: str) -> tuple[str, list[CapRule]]:
     """The buyer's region and guardian cap rules; refuses the unknown, the under-age and the
     accounts a guardian closed to purchases."""
@@ -68,7 +64,7 @@ def check_buyer(ctx: AppContext, policy: Policy, user_id: str) -> tuple[str, lis
     minimum = policy.age.minimum_to_buy
     if minimum:
         birth = facts["birth_date"]
-        today = ctx.clock.now().astimezone(ZoneInfo(policy.timezone)).date()
+        today = policy.local_date(ctx.clock.now())
         if birth is None:
             raise AgeRestricted(
                 "The platform has not told giftflow this user's birth date.",
