@@ -61,6 +61,17 @@ class Settings(BaseSettings):
         default="https://api-m.sandbox.paypal.com", description="PayPal API address."
     )
     paypal_webhook_id: str = Field(default="", description="PayPal webhook id (verification).")
+    payout_provider: str = Field(
+        default="sandbox",
+        description="Who pays PayPal-e-mail payout methods: sandbox (embedded) or paypal (needs "
+        "the GIFTFLOW_PAYPAL_* settings); bank accounts are paid through the sandbox.",
+    )
+    sandbox_payout_settle_seconds: int = Field(
+        default=10, ge=0, description="How long a sandbox payout stays PENDING before it ends."
+    )
+    sandbox_payout_webhook_secret: str = Field(
+        default="sandbox-payouts", description="HMAC key of the sandbox payout webhooks."
+    )
     redis_url: str = Field(
         default="",
         description="Redis for room fan-out between server processes (redis://…); empty: one "
