@@ -1,8 +1,9 @@
 """The app factory: builds the app context, mounts each feature's routes, one error handler.
 
 The lifespan starts the ledger writer (and, on SQLite, takes the one-process lock) and runs the
-maintenance loop: expiry of pending transfers, the purge of old idempotency keys and retries of
-provider refunds, as commands through the writer like every other write.
+maintenance loop: expiry of pending transfers, the purge of old idempotency keys, retries of
+provider refunds and the payout job (withdrawals to their providers, and their news back), as
+commands through the writer like every other write.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from giftflow.earnings.balances.service import release_due_holds
 from giftflow.earnings.exchange.routes import router as exchange_router
 from giftflow.earnings.identity.routes import router as identity_router
 from giftflow.earnings.methods.routes import router as methods_router
+from giftflow.earnings.withdrawals.routes import router as withdrawals_router
+from giftflow.earnings.withdrawals.service import run_payouts
 from giftflow.http.errors import install_error_handlers
 from giftflow.http.limits import install_request_limits
 from giftflow.http.openapi import install_openapi
@@ -68,6 +71,8 @@ async def _maintenance(ctx: AppContext, every: float) -> None:
         await asyncio.sleep(every)
         try:
             await ctx.writer.submit(ExpirePending())
+            if rounds % 6 == 0:
+                await run_payouts(ctx)  # submit approved withdrawals, poll the providers
             if rounds % 60 == 0:
                 await ctx.writer.submit(PurgeIdempotencyKeys(retention))
                 await retry_provider_refunds(ctx, older_than=timedelta(minutes=1))
@@ -195,6 +200,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         methods_router,
         earnings_router,
         exchange_router,
+        withdrawals_router,
         lives_router,
         gifting_router,
         realtime_router,

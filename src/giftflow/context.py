@@ -20,6 +20,8 @@ from giftflow.ledger.writer import LedgerWriter
 from giftflow.money.repository import PolicySource
 from giftflow.payments.providers import PaymentProvider
 from giftflow.payments.registry import providers_from_settings
+from giftflow.payouts.providers import PayoutProvider
+from giftflow.payouts.registry import payout_providers_from_settings
 from giftflow.realtime.service import Realtime
 from giftflow.settings import Settings
 
@@ -34,11 +36,13 @@ class AppContext:
     api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
     policies: PolicySource = field(init=False)
     payments: dict[str, PaymentProvider] = field(init=False)
+    payouts: dict[str, PayoutProvider] = field(init=False)
     realtime: Realtime = field(init=False)
 
     def __post_init__(self) -> None:
         self.policies = PolicySource(self.engine, self.settings.policy_profile)
         self.payments = providers_from_settings(self.settings)
+        self.payouts = payout_providers_from_settings(self.settings, self.clock.now)
         self.realtime = Realtime(self.settings, self.engine, self.clock)
 
     async def submit(

@@ -53,8 +53,10 @@ def is_value_route(method: str, path: str) -> bool:
     """Every POST under /v1 moves value (PUT /v1/users/{id} and the GETs do not), except the
     providers' webhooks (their signature authenticates them and the event id deduplicates
     them), the platform's guardian links, the admin item and gift catalogs, starting, ending and
-    joining a live, and second-factor and payout-method changes (no value moves; each is safe to
-    repeat, refused when repeated, or guarded by a single-use code)."""
+    joining a live, second-factor and payout-method changes (no value moves; each is safe to
+    repeat, refused when repeated, or guarded by a single-use code), and an operator's payout
+    retry (it re-asks the provider under the withdrawal's own id, which is the idempotency key
+    for good)."""
     if path.startswith(("/v1/webhooks/", "/v1/guardians/")) or path in (
         "/v1/admin/items",
         "/v1/admin/gifts",
@@ -65,6 +67,7 @@ def is_value_route(method: str, path: str) -> bool:
         "/v1/creator/totp/confirm",
         "/v1/creator/totp/verify",
         "/v1/payout-methods",
+        "/v1/admin/withdrawals/{withdrawal_id}/retry",
     ):
         return False
     return method == "POST" and path.startswith("/v1/")

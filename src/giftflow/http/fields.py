@@ -26,4 +26,9 @@ Text = Annotated[str, AfterValidator(_no_nul)]
 UserIdPath = Annotated[
     str, Path(pattern=f"^{USER_ID_CHARS}$", description="The platform's user id.")
 ]
+# An object id in a route's path (``/v1/withdrawals/{withdrawal_id}``): a decimal 64-bit id;
+# anything else is a 422 before the route runs.
+ObjectIdPath = Annotated[
+    str, Path(pattern=r"^[0-9]{1,18}$", description="The object's id (decimal digits).")
+]
 Short = Annotated[Text, StringConstraints(max_length=200)]

@@ -7,6 +7,8 @@ its command and hands it over, so nothing is typed twice.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Header, Request
@@ -17,7 +19,8 @@ from giftflow.auth.principal import Principal
 from giftflow.context import AppContext
 from giftflow.errors import IdempotencyKeyRequired, ValidationFailed
 from giftflow.ledger.commands import Command
-from giftflow.ledger.idempotency import IdempotencyRequest, fingerprint
+from giftflow.ledger.idempotency import IdempotencyRequest, Outcome, fingerprint, replay
+from giftflow.ledger.read_repository import stored_outcome
 
 MAX_KEY_LENGTH = 255
 
@@ -34,7 +37,10 @@ IdempotencyKeyHeader = Annotated[
 
 
 def idempotency_request(
-    request: Request, principal: Principal, body: BaseModel | None
+    request: Request,
+    principal: Principal,
+    body: BaseModel | None,
+    exclude: set[str] | None = None,
 ) -> IdempotencyRequest:
     key = (request.headers.get("idempotency-key") or "").strip()
     if not key:
@@ -45,7 +51,7 @@ def idempotency_request(
     payload: dict[str, Any] = {
         "path": dict(request.path_params),
         "query": sorted(request.query_params.multi_items()),
-        "body": body.model_dump(mode="json") if body is not None else None,
+        "body": body.model_dump(mode="json", exclude=exclude) if body is not None else None,
     }
     return IdempotencyRequest(
         f"{principal.ident} {request.method} {route}", key, fingerprint(payload)
@@ -66,6 +72,47 @@ async def submit_idempotent(
     duplicate that races in from another process is settled at commit by the unique key.
     """
     outcome = await ctx.submit(command, idempotency_request(request, principal, body))
+    return _response(outcome)
+
+
+async def submit_idempotent_guarded(
+    ctx: AppContext,
+    request: Request,
+    principal: Principal,
+    command: Command,
+    body: BaseModel | None,
+    guard: Callable[[], Awaitable[None]],
+    guard_fields: set[str],
+) -> JSONResponse:
+    """``submit_idempotent`` for a request that must pass a one-time check first (a
+    second-factor code, which is accepted once): a key that already has an outcome replays it
+    without running ``guard`` again, so a retried request is answered as the first was instead
+    of being refused for reusing its code. ``guard`` raises to refuse; it runs while the key is
+    held in this process, so a concurrent duplicate gets 409 rather than a second check.
+    ``guard_fields`` (the code) are left out of the fingerprint: a retry that sends a fresh code
+    is the same request."""
+    idem = idempotency_request(request, principal, body, exclude=guard_fields)
+    ctx.inflight.acquire(idem)
+    try:
+        stored = await asyncio.to_thread(_stored, ctx, idem)
+        if stored is None:
+            await guard()
+            stored = await ctx.writer.submit(command, idempotency=idem)
+    finally:
+        ctx.inflight.release(idem)
+    return _response(stored)
+
+
+def _stored(ctx: AppContext, idem: IdempotencyRequest) -> Outcome | None:
+    with ctx.engine.connect() as conn:
+        found = stored_outcome(conn, idem.scope, idem.key)
+    if found is None:
+        return None
+    request_hash, status, stored_body = found
+    return replay(idem, request_hash, status, stored_body)
+
+
+def _response(outcome: Outcome) -> JSONResponse:
     headers = dict(outcome.headers)
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -169,6 +169,7 @@ CHART: tuple[AccountClass, ...] = (
             ("platform:equity:corrections", (ANY,)),
             ("platform:equity:promotions", (ANY,)),
             ("platform:equity:writeoffs", (ANY,)),
+            ("platform:equity:payouts", (ANY,)),
         ),
         may_go_negative=True,
         sharded=False,

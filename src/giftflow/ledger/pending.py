@@ -71,7 +71,7 @@ def check_transition(row: PendingRow, action: PendingAction, now: datetime) -> N
             )
 
 
-def _load(ctx: BatchContext, pending_id: int) -> PendingRow:
+def load_pending(ctx: BatchContext, pending_id: int) -> PendingRow:
     """The pending row as this batch sees it (locked on PostgreSQL), or 404."""
     cached: PendingRow | None = ctx.book.memo.get(("ledger.pending", pending_id))
     if cached is not None:
@@ -154,7 +154,7 @@ class CreatePending(Command):
         return {**_view(ctx, row), "transaction": staged_view(txn)}
 
 
-def _pending_hints(ctx: BatchContext, ids: Iterable[int]) -> Iterable[AccountRef]:
+def pending_hints(ctx: BatchContext, ids: Iterable[int]) -> Iterable[AccountRef]:
     for row in ctx.repo.read_pending(ids).values():
         yield from row.account_ids()
 
@@ -192,10 +192,10 @@ class ResolvePending(Command):
         self.action = PendingAction(action)
 
     def account_hints(self, ctx: BatchContext) -> Iterable[AccountRef]:
-        return _pending_hints(ctx, [self.pending_id])
+        return pending_hints(ctx, [self.pending_id])
 
     def apply(self, ctx: BatchContext) -> dict[str, Any]:
-        row = _load(ctx, self.pending_id)
+        row = load_pending(ctx, self.pending_id)
         check_transition(row, self.action, ctx.now)
         return resolve(ctx, row, self.action)
 
@@ -216,12 +216,12 @@ class ExpirePending(Command):
 
     def account_hints(self, ctx: BatchContext) -> Iterable[AccountRef]:
         self._candidates = ctx.repo.expired_pending_ids(ctx.now, self.limit)
-        return _pending_hints(ctx, self._candidates)
+        return pending_hints(ctx, self._candidates)
 
     def apply(self, ctx: BatchContext) -> dict[str, Any]:
         voided: list[str] = []
         for pending_id in self._candidates:
-            row = _load(ctx, pending_id)
+            row = load_pending(ctx, pending_id)
             if row.state is not PendingState.PENDING or row.submitted or not row.expired(ctx.now):
                 continue
             resolve(ctx, row, PendingAction.EXPIRE)

@@ -12,7 +12,7 @@ from giftflow.clock import rfc3339
 from giftflow.ledger.batch_repository import BatchRepository, PendingState
 from giftflow.ledger.views import pending_view, posting_view, transaction_view
 from giftflow.money.amounts import amount_view
-from giftflow.schema import accounts, pending_transfers, postings, transactions
+from giftflow.schema import accounts, idempotency_keys, pending_transfers, postings, transactions
 
 
 def balances(
@@ -141,3 +141,17 @@ def owner_history(
                     }
                 )
     return entries, next_cursor
+
+
+def stored_outcome(
+    conn: Connection, scope: str, key: str
+) -> tuple[str, int, dict[str, Any]] | None:
+    """The stored outcome of an idempotency key: (request hash, status, body), or None."""
+    k = idempotency_keys.c
+    row = conn.execute(
+        select(k.request_hash, k.status_code, k.response).where(k.scope == scope, k.key == key)
+    ).first()
+    if row is None:
+        return None
+    body = row.response if isinstance(row.response, dict) else json.loads(row.response)
+    return row.request_hash, int(row.status_code), body

@@ -44,6 +44,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
+from giftflow.earnings.withdrawals import states
+from giftflow.earnings.withdrawals.repository import counted_days as withdrawal_days
 from giftflow.ledger.read_repository import balances
 from giftflow.schema import (
     accounts,
@@ -78,10 +80,8 @@ __all__ = [
 DIAMOND = "DIAMOND"
 COIN = "COIN"
 GIFT_KIND = "gift"
-# withdrawals that never took money (a limit counts every other one)
-NOT_COUNTED_FOR_LIMITS = ("failed",)
-# withdrawals whose diamonds came back to the creator: not "withdrawn"
-NOT_WITHDRAWN = ("failed", "returned", "reversed")
+# withdrawals whose diamonds came back to the creator (or never left): not "withdrawn"
+NOT_WITHDRAWN = tuple(sorted(s.value for s in states.GIVEN_BACK))
 
 # inlined, so PostgreSQL sees ``bigint >> integer`` and ``bigint & bigint``
 _SHIFT: ColumnClause[int] = literal_column("32")
@@ -321,25 +321,6 @@ def live_titles(
         select(lives.c.id, lives.c.title, lives.c.started_at).where(lives.c.id.in_(wanted))
     )
     return {int(r.id): (r.title, r.started_at) for r in rows}
-
-
-def withdrawal_days(
-    conn: Connection, user_id: str, currency: str, first: date, last: date
-) -> dict[date, int]:
-    """Per local day from ``first`` to ``last``: the gross of the user's withdrawals in
-    ``currency`` that count towards the limits (every state but ``failed``)."""
-    rows = conn.execute(
-        select(withdrawals.c.local_day, func.sum(withdrawals.c.gross_minor))
-        .where(
-            withdrawals.c.user_id == user_id,
-            withdrawals.c.currency == currency,
-            withdrawals.c.local_day >= first,
-            withdrawals.c.local_day <= last,
-            withdrawals.c.state.not_in(NOT_COUNTED_FOR_LIMITS),
-        )
-        .group_by(withdrawals.c.local_day)
-    )
-    return {day: int(total) for day, total in rows}
 
 
 @dataclass(frozen=True, slots=True)

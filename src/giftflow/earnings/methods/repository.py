@@ -51,14 +51,21 @@ def _row(row: RowMapping) -> MethodRow:
 
 
 def method_of(
-    conn: Connection, user_id: str, method_id: int, *, lock: bool = False
+    conn: Connection,
+    user_id: str,
+    method_id: int,
+    *,
+    lock: bool = False,
+    include_removed: bool = False,
 ) -> MethodRow | None:
-    """The user's method (not removed); None for another user's, a removed one or none."""
+    """The user's method (not removed, unless ``include_removed``: a withdrawal already
+    requested is paid to the method it named); None for another user's or none."""
     stmt = select(payout_methods).where(
         payout_methods.c.id == method_id,
         payout_methods.c.user_id == user_id,
-        payout_methods.c.removed_at.is_(None),
     )
+    if not include_removed:
+        stmt = stmt.where(payout_methods.c.removed_at.is_(None))
     if lock:
         stmt = stmt.with_for_update()
     row = conn.execute(stmt).mappings().first()
