@@ -241,6 +241,21 @@ class SelfGift(GiftflowError):
     code, status, default_message = "self_gift", 409, "You cannot send a gift to yourself."
 
 
+class SubscribersOnly(GiftflowError):
+    code, status = "subscribers_only", 409
+    default_message = "This live is for the creator's subscribers only."
+
+
+class RecipientNotInLive(GiftflowError):
+    code, status = "recipient_not_in_live", 409
+    default_message = "The recipient is neither the live's host nor one of its co-hosts."
+
+
+class NoSubscriptionPlan(GiftflowError):
+    code, status = "no_subscription_plan", 409
+    default_message = "This creator offers no subscription (or the policy disables them)."
+
+
 class LiveAlreadyActive(GiftflowError):
     code, status = "live_already_active", 409
     default_message = "This creator already has a live in progress (see details.live_id)."

@@ -390,6 +390,8 @@ lives = Table(
     Column("diamonds_total", BigInteger, nullable=False, server_default="0"),
     Column("viewer_count", BigInteger, nullable=False, server_default="0"),
     Column("peak_viewers", BigInteger, nullable=False, server_default="0"),
+    # only subscribers of the creator may join and gift (0008)
+    Column("subscribers_only", Boolean, nullable=False, server_default="0"),
     CheckConstraint("state IN ('active', 'ended')", name="state"),
     Index(None, "creator_id", "state"),
     Index(None, "state", "id"),
@@ -545,4 +547,191 @@ payout_events = Table(
     Column("payload", Text, nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("provider", "event_id"),
+)
+
+
+# --- LIVE engagement (0008): goals, leaderboards, battles, co-hosts, subscriptions, analytics ---
+live_goals = Table(
+    "live_goals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("live_id", Id, nullable=False),
+    Column("kind", String(8), nullable=False),  # coins | gift
+    Column("gift_id", String(64), nullable=True),
+    Column("target", BigInteger, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("progress", BigInteger, nullable=False, server_default="0"),
+    Column("completed_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    CheckConstraint("kind IN ('coins', 'gift')", name="kind"),
+    CheckConstraint("target > 0 AND progress >= 0", name="amounts"),
+    Index(None, "live_id", "id"),
+)
+
+# scores: coins gifted; ties go to who reached the score first (reached_at, then the room
+# event's seq, or the gift's transaction id where there is no room)
+live_supporters = Table(
+    "live_supporters",
+    metadata,
+    Column("live_id", Id, nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("coins", BigInteger, nullable=False),
+    Column("gifts", BigInteger, nullable=False),
+    Column("reached_at", UTCDateTime(), nullable=False),
+    Column("reached_seq", Id, nullable=False),
+    PrimaryKeyConstraint("live_id", "user_id"),
+)
+
+supporter_scores = Table(
+    "supporter_scores",
+    metadata,
+    Column("creator_id", String(64), nullable=False),
+    Column("period", String(8), nullable=False),  # day | week | month | all
+    Column("period_start", Date, nullable=False),  # policy time zone; 1970-01-01 for all
+    Column("user_id", String(64), nullable=False),
+    Column("coins", BigInteger, nullable=False),
+    Column("reached_at", UTCDateTime(), nullable=False),
+    Column("reached_seq", Id, nullable=False),
+    PrimaryKeyConstraint("creator_id", "period", "period_start", "user_id"),
+)
+
+creator_scores = Table(
+    "creator_scores",
+    metadata,
+    Column("period", String(8), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("creator_id", String(64), nullable=False),
+    Column("coins", BigInteger, nullable=False),
+    Column("reached_at", UTCDateTime(), nullable=False),
+    Column("reached_seq", Id, nullable=False),
+    PrimaryKeyConstraint("period", "period_start", "creator_id"),
+)
+
+battles = Table(
+    "battles",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("state", String(16), nullable=False),  # invited | active | ended | canceled
+    Column("mode", String(16), nullable=False),  # all | gifts
+    Column("gift_ids", Text, nullable=True),  # JSON list, mode "gifts"
+    Column("multiplier", Integer, nullable=False, server_default="1"),
+    Column("multiplier_seconds", Integer, nullable=False, server_default="0"),
+    Column("duration_seconds", Integer, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("ends_at", UTCDateTime(), nullable=True),  # the stored deadline: survives restarts
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Column("result", Text, nullable=True),  # JSON
+    Index(None, "state", "ends_at"),
+)
+
+battle_sides = Table(
+    "battle_sides",
+    metadata,
+    Column("battle_id", Id, nullable=False),
+    Column("live_id", Id, nullable=False),
+    Column("creator_id", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # host | invited | accepted | declined
+    Column("score", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("battle_id", "live_id"),
+    Index(None, "live_id"),
+)
+
+battle_supporters = Table(
+    "battle_supporters",
+    metadata,
+    Column("battle_id", Id, nullable=False),
+    Column("live_id", Id, nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("score", BigInteger, nullable=False),
+    Column("reached_seq", Id, nullable=False),
+    PrimaryKeyConstraint("battle_id", "live_id", "user_id"),
+)
+
+live_cohosts = Table(
+    "live_cohosts",
+    metadata,
+    Column("live_id", Id, nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("added_at", UTCDateTime(), nullable=False),
+    Column("removed_at", UTCDateTime(), nullable=True),
+    PrimaryKeyConstraint("live_id", "user_id"),
+)
+
+subscription_plans = Table(
+    "subscription_plans",
+    metadata,
+    Column("creator_id", String(64), primary_key=True),
+    Column("price_coins", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("price_coins > 0", name="price"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("subscriber_id", String(64), nullable=False),
+    Column("creator_id", String(64), nullable=False),
+    Column("price_coins", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),  # active | canceled | expired
+    Column("period_start", UTCDateTime(), nullable=False),
+    Column("period_end", UTCDateTime(), nullable=False),
+    Column("renewals", Integer, nullable=False, server_default="0"),
+    Column("canceled_at", UTCDateTime(), nullable=True),
+    Column("policy_version", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("state IN ('active', 'canceled', 'expired')", name="state"),
+    UniqueConstraint("subscriber_id", "creator_id"),
+    Index(None, "state", "period_end"),
+    Index(None, "creator_id"),
+)
+
+# analytics, maintained by the gift batch: per minute (gifts, coins, diamonds), gifters per hour
+# (unique counts), gifts per day; scope "live" (scope_id = live id) or "creator"
+analytics_minutes = Table(
+    "analytics_minutes",
+    metadata,
+    Column("scope", String(8), nullable=False),
+    Column("scope_id", String(64), nullable=False),
+    Column("minute", UTCDateTime(), nullable=False),
+    Column("gifts", BigInteger, nullable=False),
+    Column("coins", BigInteger, nullable=False),
+    Column("diamonds", BigInteger, nullable=False),
+    PrimaryKeyConstraint("scope", "scope_id", "minute"),
+)
+
+analytics_gifters = Table(
+    "analytics_gifters",
+    metadata,
+    Column("scope", String(8), nullable=False),
+    Column("scope_id", String(64), nullable=False),
+    Column("hour", UTCDateTime(), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    PrimaryKeyConstraint("scope", "scope_id", "hour", "user_id"),
+)
+
+analytics_gifts = Table(
+    "analytics_gifts",
+    metadata,
+    Column("scope", String(8), nullable=False),
+    Column("scope_id", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("gift_id", String(64), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("coins", BigInteger, nullable=False),
+    PrimaryKeyConstraint("scope", "scope_id", "day", "gift_id"),
+)
+
+follower_series = Table(
+    "follower_series",
+    metadata,
+    Column("user_id", String(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("follower_count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "at"),
 )

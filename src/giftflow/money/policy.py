@@ -195,6 +195,43 @@ class Campaign(Strict):
         return self.starts_at <= when < self.ends_at
 
 
+class GoalRules(Strict):
+    max_per_live: int = Field(default=10, ge=1, le=100, description="Goals one live may have.")
+
+
+class LeaderboardRules(Strict):
+    top: int = Field(default=10, ge=1, le=100, description="Entries in a leaderboard snapshot.")
+    snapshot_seconds: int = Field(
+        default=5, ge=1, le=300, description="A live's `leaderboard` event at most this often."
+    )
+
+
+class BattleRules(Strict):
+    default_seconds: int = Field(default=300, ge=10, le=3600, description="A battle's length.")
+    max_seconds: int = Field(default=1800, ge=10, le=3600)
+    max_sides: int = Field(default=4, ge=2, le=8, description="Lives in one battle.")
+    score_every_ms: int = Field(
+        default=1000, ge=50, le=10_000, description="`battle_score` events, coalesced."
+    )
+    max_multiplier: int = Field(default=5, ge=1, le=100)
+
+
+class SubscriptionRules(Strict):
+    enabled: bool = True
+    min_price_coins: int = Field(default=10, ge=1)
+    max_price_coins: int = Field(default=10_000, ge=1)
+    period_days: int = Field(default=30, ge=1, le=366)
+    creator_share_percent: int | None = Field(
+        default=None, ge=0, le=100, description="None: the gifts' share."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SubscriptionRules:
+        if self.min_price_coins > self.max_price_coins:
+            raise ValueError("min_price_coins is above max_price_coins")
+        return self
+
+
 class BonusRules(Strict):
     first_purchase_percent: int = Field(default=0, ge=0, le=1000)
     campaigns: list[Campaign] = Field(default_factory=list)
@@ -216,6 +253,10 @@ class Policy(Strict):
     prices: list[PriceList] = Field(min_length=1)
     caps: list[SpendingCap] = Field(default_factory=list)
     bonuses: BonusRules = Field(default_factory=BonusRules)
+    goals: GoalRules = Field(default_factory=GoalRules)
+    leaderboards: LeaderboardRules = Field(default_factory=LeaderboardRules)
+    battles: BattleRules = Field(default_factory=BattleRules)
+    subscriptions: SubscriptionRules = Field(default_factory=SubscriptionRules)
 
     @field_validator("effective_from")
     @classmethod
