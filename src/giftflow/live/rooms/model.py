@@ -29,6 +29,7 @@ class LiveRow:
     diamonds_total: int
     viewer_count: int
     peak_viewers: int
+    subscribers_only: bool = False  # only the creator's subscribers may join and gift
 
 
 @dataclass(frozen=True, slots=True)
