@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from giftflow.errors import ProviderError
 from giftflow.payouts.providers import PayoutRequest, PayoutResult, PayoutStatus
 from giftflow.payouts.sandbox import SandboxPayouts
 from tests.earnings.withdrawals.conftest import OpenW, WApi, err, open_live, open_w
@@ -248,4 +249,37 @@ def test_webhooks_apply_once_and_need_a_signature(open_w: OpenW) -> None:
         )
         assert err(r) == (404, "not_found")
         money(w, reserved=0, paid_out=G, equity=-G)
+        w.assert_clean()
+
+
+@pytest.mark.parametrize(
+    ("status", "final"),
+    [(422, "failed"), (401, "submitted"), (503, "submitted")],
+)
+def test_a_provider_refusal_for_good_fails_the_withdrawal(
+    open_w: OpenW, status: int, final: str
+) -> None:
+    """A 4xx on create (PayPal refused the payout: nothing was paid) fails the withdrawal and
+    gives the diamonds back; a credentials problem or a 5xx keeps it submitted for a retry."""
+    with open_w("standard") as w:
+        wid = start(w)
+        sandbox = w.sandbox
+
+        def refuse(request: PayoutRequest) -> PayoutResult:
+            raise ProviderError(
+                "PayPal answered HTTP",
+                action="create_payout",
+                reason="http_error",
+                http_status=status,
+                retryable=status >= 500,
+            )
+
+        sandbox.submit = refuse  # type: ignore[method-assign]
+        assert w.approve(wid).status_code == 200
+        assert w.state(wid) == final
+        if final == "failed":
+            assert w.money("c1")["available"] == 5_000_00
+            assert w.get("c1", wid).json()["failure_reason"] == "PayPal answered HTTP"
+        else:
+            money(w, in_flight=G, equity=-G)
         w.assert_clean()

@@ -62,7 +62,12 @@ from giftflow.errors import (
 )
 from giftflow.money.amounts import amount_view
 from giftflow.money.policy import Policy
-from giftflow.payouts.providers import PayoutProvider, PayoutRequest, PayoutResult
+from giftflow.payouts.providers import (
+    PayoutProvider,
+    PayoutRequest,
+    PayoutResult,
+    PayoutStatus,
+)
 from giftflow.payouts.registry import provider_for_method
 
 log = logging.getLogger("giftflow.payouts")
@@ -266,10 +271,26 @@ async def dispatch(ctx: AppContext, withdrawal_id: int) -> str:
         result = await asyncio.to_thread(_ask, ctx, provider, withdrawal_id, first)
     except GiftflowError as err:
         log.warning("payout %s: %s: %s", withdrawal_id, err.code, err.message)
-        return "provider_error"
+        if not refused_for_good(err):
+            return "provider_error"
+        result = PayoutResult(PayoutStatus.FAILED, None, err.message[:200])
     if result is None:
         return "unchanged"
     return await apply_result(ctx, withdrawal_id, result)
+
+
+def refused_for_good(err: GiftflowError) -> bool:
+    """Whether the provider refused to create the payout for a reason retrying cannot fix (a
+    4xx on create, a method it cannot pay): nothing was paid, so the withdrawal fails and the
+    diamonds come back. Unreachable, 5xx, 429, a credentials problem (401/403: an operator's
+    fix) or anything unclear stays ``submitted`` and is asked again under the same id."""
+    d = err.details
+    return (
+        d.get("action") == "create_payout"
+        and d.get("retryable") is False
+        and d.get("reason") in {"http_error", "method_kind", "method_email"}
+        and d.get("http_status") not in (401, 403)
+    )
 
 
 def _ask(
