@@ -2,7 +2,8 @@
 
 They are ``async``: a synchronous dependency costs a thread-pool hop per request, and under load
 each hop waits for the GIL. API keys are remembered for a short time (``ApiKeyCache``), so a
-request with a known key reads no table; JWTs are checked in memory.
+request with a known key reads no table; JWTs are checked in memory, and a token that passed is
+remembered (``VerifiedTokens``: its signature is not checked again, its expiry always is).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi import Depends, Request
 
 from giftflow.auth.apikeys import KEY_PREFIX, ApiKeyRecord, digest, find_api_key
 from giftflow.auth.principal import Principal
-from giftflow.auth.tokens import verify_user_token
+from giftflow.auth.tokencache import VerifiedTokens
 from giftflow.context import AppContext, get_context
 from giftflow.errors import Unauthenticated
 
@@ -35,8 +36,23 @@ async def _api_key(ctx: AppContext, credential: str) -> ApiKeyRecord:
     return record
 
 
-async def get_principal(request: Request, ctx: AppContext = Depends(get_context)) -> Principal:
-    header = request.headers.get("authorization", "")
+USER_TOKENS = VerifiedTokens()
+"""User tokens this process verified (bounded; keyed by the token, its secret and max lifetime)."""
+
+
+def verify_user(ctx: AppContext, token: str) -> str:
+    """The user a token speaks for (``Unauthenticated`` otherwise), as of ``ctx``'s clock."""
+    return USER_TOKENS.verify(
+        token,
+        ctx.settings.jwt_secret,
+        ctx.clock.now(),
+        ctx.settings.jwt_leeway_seconds,
+        max_ttl_seconds=ctx.settings.jwt_max_ttl_seconds,
+    )
+
+
+async def authenticate(ctx: AppContext, header: str) -> Principal:
+    """The principal an ``Authorization`` header value names; ``Unauthenticated`` otherwise."""
     scheme, _, credential = header.partition(" ")
     if scheme.lower() != "bearer" or not credential.strip():
         raise Unauthenticated("Send 'Authorization: Bearer <API key or user token>'.")
@@ -44,14 +60,12 @@ async def get_principal(request: Request, ctx: AppContext = Depends(get_context)
     if credential.startswith(KEY_PREFIX):
         record = await _api_key(ctx, credential)
         return Principal("api_key", f"apikey:{record.id}", record.scopes)
-    user_id = verify_user_token(
-        credential,
-        ctx.settings.jwt_secret,
-        ctx.clock.now(),
-        ctx.settings.jwt_leeway_seconds,
-        max_ttl_seconds=ctx.settings.jwt_max_ttl_seconds,
-    )
+    user_id = verify_user(ctx, credential)
     return Principal("user", f"user:{user_id}", user_id=user_id)
+
+
+async def get_principal(request: Request, ctx: AppContext = Depends(get_context)) -> Principal:
+    return await authenticate(ctx, request.headers.get("authorization", ""))
 
 
 def require_scope(*any_of: str) -> Callable[[Principal], Awaitable[Principal]]:

@@ -78,6 +78,21 @@ def verify_user_token(
     ``max_ttl_seconds`` is the longest lifetime (``exp - iat``) accepted; the caller passes the
     configured ``Settings.jwt_max_ttl_seconds``.
     """
+    return verify_user_token_claims(
+        token, secret, now, leeway_seconds, max_ttl_seconds=max_ttl_seconds
+    )[0]
+
+
+def verify_user_token_claims(
+    token: str,
+    secret: str,
+    now: datetime,
+    leeway_seconds: int = 30,
+    *,
+    max_ttl_seconds: int,
+) -> tuple[str, int, int]:
+    """``verify_user_token``, answering ``(sub, iat, exp)`` of the valid token (what
+    ``giftflow.auth.tokencache`` remembers)."""
     if not secret:
         raise Unauthenticated("User tokens are not configured on this server.")
     try:
@@ -112,4 +127,4 @@ def verify_user_token(
     sub = claims.get("sub")
     if not isinstance(sub, str) or not is_user_id(sub):
         raise Unauthenticated("The token's sub is not a valid user id.", reason="bad_subject")
-    return sub
+    return sub, iat, exp

@@ -75,6 +75,10 @@ class Book:
         self._next_id = next_id
         self.accounts: dict[AccountKey, AccountState] = {}
         self._by_id: dict[int, AccountState] = {}
+        # what key_for and debit_ref answer for (path, asset): pure for a given shard, and every
+        # gift asks them a dozen times for the same few paths
+        self._keys: dict[tuple[str, str], AccountKey] = {}
+        self._debit_refs: dict[tuple[str, str], AccountKey | ShardSet] = {}
         self._shard_sets: set[ShardSet] = set()
         self.transactions: list[StagedTransaction] = []
         self.staged: dict[str, tuple[BatchExtension, list[Any]]] = {}
@@ -88,20 +92,30 @@ class Book:
     # --- accounts ---------------------------------------------------------------------------
     def key_for(self, path: str, asset: str) -> AccountKey:
         """The balance row a command should post to: this writer's shard for sharded classes."""
-        return AccountKey(path, asset, self.shard if classify(path).sharded else 0)
+        key = self._keys.get((path, asset))
+        if key is None:
+            key = AccountKey(path, asset, self.shard if classify(path).sharded else 0)
+            self._keys[(path, asset)] = key
+        return key
 
     def debit_ref(self, path: str, asset: str) -> AccountKey | ShardSet:
         """What to lock to debit ``path``: every shard if it is sharded and may not go negative."""
-        spec = classify(path)
-        if spec.sharded and not spec.may_go_negative:
-            return ShardSet(path, asset)
-        return self.key_for(path, asset)
+        ref = self._debit_refs.get((path, asset))
+        if ref is None:
+            spec = classify(path)
+            if spec.sharded and not spec.may_go_negative:
+                ref = ShardSet(path, asset)
+            else:
+                ref = self.key_for(path, asset)
+            self._debit_refs[(path, asset)] = ref
+        return ref
 
     def preload(self, refs: Iterable[AccountRef]) -> None:
         """Lock every announced account in one ordered statement (once per batch attempt)."""
         wanted = set(refs)
         if wanted:
-            for state in self._source.lock(sorted(wanted, key=_ref_order), self.shard):
+            # the source locks in id order whatever the order of the refs
+            for state in self._source.lock(list(wanted), self.shard):
                 self.accounts[state.key] = state
                 self._by_id[state.id] = state
         self._shard_sets.update(r for r in wanted if isinstance(r, ShardSet))
@@ -126,7 +140,11 @@ class Book:
         return sorted(rows, key=lambda s: (s.key.shard != self.shard, s.id))
 
     def balance(self, path: str, asset: str) -> int:
-        return self.account(self.key_for(path, asset)).balance
+        key = self._keys.get((path, asset)) or self.key_for(path, asset)
+        state = self.accounts.get(key)
+        if state is None:
+            raise LateAccount(key)
+        return state.balance
 
     def next_id(self) -> int:
         """A fresh id from the ledger's id blocks, for a feature row written in this batch."""
@@ -185,15 +203,20 @@ class Book:
             else:
                 debit, credit, asset, amount = p
                 staged.append(StagedPosting(len(staged), asset, amount, debit, credit))
-        touched: dict[int, AccountState] = {}
+        touched: dict[int, AccountState] = {}  # in the order first touched: debit, then credit
         before: dict[int, int] = {}
         for sp in staged:
-            for acc, delta in ((sp.debit, -sp.amount), (sp.credit, sp.amount)):
-                before.setdefault(acc.id, acc.balance)
-                acc.balance += delta
-                touched[acc.id] = acc
+            debit, credit, amount = sp.debit, sp.credit, sp.amount
+            if debit.id not in before:
+                before[debit.id] = debit.balance
+                touched[debit.id] = debit
+            debit.balance -= amount
+            if credit.id not in before:
+                before[credit.id] = credit.balance
+                touched[credit.id] = credit
+            credit.balance += amount
         short = [a for a in touched.values() if not a.may_go_negative and a.balance < 0]
-        over = [a for a in touched.values() if abs(a.balance) > MAX_AMOUNT]
+        over = [a for a in touched.values() if a.balance > MAX_AMOUNT or -a.balance > MAX_AMOUNT]
         if short or over:
             refusal: Exception
             if short:
@@ -260,11 +283,3 @@ def _insufficient(key: AccountKey, available: int, required: int) -> Insufficien
         available=available,
         required=required,
     )
-
-
-def _ref_order(ref: AccountRef) -> tuple[int, str, str, int]:
-    if isinstance(ref, int):
-        return (0, "", "", ref)
-    if isinstance(ref, ShardSet):
-        return (1, ref.path, ref.asset, -1)
-    return (2, ref.path, ref.asset, ref.shard)

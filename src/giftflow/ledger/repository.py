@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from giftflow.ledger.accounts import classify
 from giftflow.ledger.book import Book
@@ -67,6 +68,10 @@ _LOCK_PG = text(
 )
 
 
+# the writer's array inserts, by table (their columns never change)
+_ARRAY_INSERTS: dict[str, Any] = {}
+
+
 class AccountCache:
     """key → (id, may_go_negative), shared by batches; filled only from committed rows."""
 
@@ -98,6 +103,8 @@ class WriterRepository:
         self.now = now
         self.is_pg = conn.dialect.name == "postgresql"
         self.new_cache_entries: dict[AccountKey, tuple[int, bool]] = {}
+        # keys in hand for ids about to be locked (``lock``): reused, not built again per row
+        self._known_keys: dict[int, AccountKey] = {}
 
     # --- accounts ---------------------------------------------------------------------------
     def _insert(self) -> Any:
@@ -108,14 +115,24 @@ class WriterRepository:
 
         A ``ShardSet`` names every existing shard row of an account plus this writer's own.
         """
-        keys = [r for r in refs if isinstance(r, AccountKey)]
-        sets = [r for r in refs if isinstance(r, ShardSet)]
+        keys: list[AccountKey] = []
+        sets: list[ShardSet] = []
+        ids: list[int] = []
+        for r in refs:
+            if isinstance(r, AccountKey):
+                keys.append(r)
+            elif isinstance(r, ShardSet):
+                sets.append(r)
+            else:
+                ids.append(r)
         keys += [AccountKey(s.path, s.asset, shard) for s in sets]
-        ids = [r for r in refs if isinstance(r, int)]
         self._create(keys)
+        cached = self.cache.get
+        known = self._known_keys
         for k in keys:
-            entry = self.cache.get(k) or self.new_cache_entries[k]
+            entry = cached(k) or self.new_cache_entries[k]
             ids.append(entry[0])
+            known[entry[0]] = k
         if sets:
             ids += self._shard_ids(sets)
         return list(self.lock_ids(ids).values())
@@ -192,11 +209,16 @@ class WriterRepository:
                 .order_by(accounts.c.id)
             )
         out: dict[int, AccountState] = {}
-        for r in rows:
-            key = AccountKey(r.path, r.asset, r.shard)
-            out[r.id] = AccountState(r.id, key, bool(r.may_go_negative), r.balance, r.balance)
-            if self.cache.get(key) is None:
-                self.new_cache_entries[key] = (r.id, bool(r.may_go_negative))
+        known = self._known_keys
+        cached = self.cache.get
+        for id_, path, asset, shard, negative, balance in rows:
+            key = known.get(id_)
+            if key is None or key.path != path or key.asset != asset or key.shard != shard:
+                key = AccountKey(path, asset, shard)
+            may_go_negative = bool(negative)
+            out[id_] = AccountState(id_, key, may_go_negative, balance, balance)
+            if cached(key) is None:
+                self.new_cache_entries[key] = (id_, may_go_negative)
         return out
 
     # --- idempotency ------------------------------------------------------------------------
@@ -240,9 +262,30 @@ class WriterRepository:
     def write(self, book: Book, outcomes: list[dict[str, Any]]) -> None:
         """Everything the batch staged, set-based: transactions, postings, balances, keys.
 
-        On PostgreSQL each table gets one statement over arrays (``unnest``); on SQLite the
-        driver's executemany is already a tight C loop in-process.
+        On PostgreSQL each table gets one statement over arrays (``unnest``), and all of them —
+        the ledger's and the extensions' — go to the server in one pipeline: none of them reads a
+        result, so the batch waits for one round trip instead of a dozen (an error in any of them
+        is raised when the pipeline ends, before COMMIT, and fails the batch as ever). On SQLite
+        the driver's executemany is already a tight C loop in-process.
         """
+        if not self.is_pg:
+            self._write(book, outcomes)
+            return
+        import psycopg  # PostgreSQL only
+
+        driver: Any = self.conn.connection.driver_connection
+        try:
+            with driver.pipeline():
+                self._write(book, outcomes)
+        except psycopg.Error as exc:  # raised by the pipeline's sync, outside SQLAlchemy
+            lost = bool(driver.broken or driver.closed)
+            if lost:
+                self.conn.invalidate(exc)
+            raise DBAPIError.instance(
+                None, None, exc, psycopg.Error, connection_invalidated=lost
+            ) from exc
+
+    def _write(self, book: Book, outcomes: list[dict[str, Any]]) -> None:
         txns = book.transactions
         txn_rows: dict[str, list[Any]] = {
             "id": [t.id for t in txns],
@@ -289,13 +332,15 @@ class WriterRepository:
     def _write_pg(
         self, table: Any, columns: dict[str, list[Any]], count: int, types: dict[str, str]
     ) -> None:
-        names = list(columns)
-        arrays = ", ".join(f"CAST(:{n} AS {types[n]}[])" for n in names)
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(names)}, created_at) "
-            f"SELECT *, CAST(:created_at AS timestamptz) FROM unnest({arrays})"
-        )
-        self.conn.execute(text(sql), {**columns, "created_at": self.now})
+        statement = _ARRAY_INSERTS.get(table.name)
+        if statement is None:
+            names = list(columns)
+            arrays = ", ".join(f"CAST(:{n} AS {types[n]}[])" for n in names)
+            statement = _ARRAY_INSERTS[table.name] = text(
+                f"INSERT INTO {table.name} ({', '.join(names)}, created_at) "
+                f"SELECT *, CAST(:created_at AS timestamptz) FROM unnest({arrays})"
+            )
+        self.conn.execute(statement, {**columns, "created_at": self.now})
 
     def _update_balances(self, ids: list[int], balances: list[int]) -> None:
         if self.is_pg:

@@ -61,6 +61,7 @@ CommitListener = Callable[[Mapping[str, list[Any]]], None]
 
 ID_BLOCK = 4096
 SHARDS = 16
+KEEP_CONNECTION_SECONDS = 0.05
 
 
 class _Relock(Exception):
@@ -142,6 +143,7 @@ class LedgerWriter:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._cache = AccountCache()
+        self._held: Connection | None = None  # kept between back-to-back batches (_connection)
         self._ids = _IdAllocator()
         self._listeners: list[CommitListener] = []
 
@@ -216,13 +218,23 @@ class LedgerWriter:
     # --- the loop ---------------------------------------------------------------------------
     def _run(self) -> None:
         while True:
+            idle = False
             with self._cond:
                 while not self._queue and not self._stopping:
-                    self._cond.wait()
-                if not self._queue and self._stopping:
-                    return
-                n = min(len(self._queue), self.max_batch)
-                items = [self._queue.popleft() for _ in range(n)]
+                    if self._held is None:
+                        self._cond.wait()
+                    elif not self._cond.wait(KEEP_CONNECTION_SECONDS) and not self._queue:
+                        idle = True  # nothing came: give the connection back (below)
+                        break
+                if not idle:
+                    if not self._queue and self._stopping:
+                        self._release_connection()
+                        return
+                    n = min(len(self._queue), self.max_batch)
+                    items = [self._queue.popleft() for _ in range(n)]
+            if idle:
+                self._release_connection()
+                continue
             metrics.WRITER_QUEUE.set(len(self._queue))
             started = time.perf_counter()
             try:
@@ -298,16 +310,16 @@ class LedgerWriter:
 
     def _attempt(self, items: list[_Item]) -> list[Outcome]:
         now = self.clock.now()
+        conn = self._connection()
+        done = False
         try:
-            connection = self.engine.connect()
-        except DBAPIError as exc:
-            raise DatabaseDown() from exc
-        with connection as conn:
             if self._ids.end - self._ids.next < 4 * len(items):
                 self._refill_ids(conn)  # ahead: running out midway throws the attempt away
             while True:
                 try:
-                    return self._apply_batch(conn, items, now)
+                    outcomes = self._apply_batch(conn, items, now)
+                    done = True
+                    return outcomes
                 except _NeedIds:
                     # ids of an abandoned attempt are simply skipped: they are plentiful and
                     # reusing them after an unknown commit could collide
@@ -317,6 +329,33 @@ class LedgerWriter:
                     # release every lock, then take the larger set again in one ordered go
                     conn.rollback()
                     items[relock.index].late.append(relock.ref)
+        finally:
+            # after a failure it goes back to the pool at once (rolled back, or dropped if it
+            # broke): the next checkout pings it
+            if not done:
+                self._release_connection()
+
+    def _connection(self) -> Connection:
+        """The batch's connection: the previous batch's while the writer stays busy (no
+        checkout, no ping, no reset between back-to-back batches), a fresh checkout otherwise.
+        It goes back to the pool after ``KEEP_CONNECTION_SECONDS`` without work, after a failed
+        attempt and when the writer stops."""
+        conn = self._held
+        if conn is not None and not conn.closed and not conn.invalidated:
+            return conn
+        self._release_connection()
+        try:
+            conn = self.engine.connect()
+        except DBAPIError as exc:
+            raise DatabaseDown() from exc
+        self._held = conn
+        return conn
+
+    def _release_connection(self) -> None:
+        conn, self._held = self._held, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # an invalidated connection is simply dropped
+                conn.close()
 
     def _refill_ids(self, conn: Connection) -> None:
         repo = WriterRepository(conn, self._cache, self.clock.now())

@@ -12,14 +12,15 @@ day's and week's counters in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields, replace
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from giftflow.errors import AccountFrozen, InsufficientFunds, NotFound
 from giftflow.ledger.commands import BatchContext
 from giftflow.ledger.model import AccountRef, Posting, StagedTransaction
-from giftflow.wallet.purchases.caps import CapRule, check, windows
+from giftflow.wallet.purchases.caps import CapRule, Windows, check, windows
 from giftflow.wallet.purchases.lots import Shift
 from giftflow.wallet.purchases.repository import (
     WALLET,
@@ -31,6 +32,7 @@ from giftflow.wallet.purchases.repository import (
 )
 
 SPENT = "spent"
+T = TypeVar("T")
 
 
 def coin_accounts(user_id: str) -> tuple[str, str, str]:
@@ -57,6 +59,20 @@ def announce_wallet(ctx: BatchContext, user_id: str) -> None:
     users.add(user_id)
 
 
+def _copier(cls: type[T]) -> Callable[[T], T]:
+    """A copy of a dataclass instance, as ``dataclasses.replace(obj)`` makes it but ~5x faster
+    (one call per field instead of a generic loop): the wallet is copied for every gift."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    get = attrgetter(*names)
+    make: Callable[..., T] = cls
+    if len(names) == 1:
+        return lambda obj: make(get(obj))
+    return lambda obj: make(*get(obj))
+
+
+_copy_wallet = _copier(WalletState)
+
+
 def wallet(ctx: BatchContext, user_id: str) -> WalletState:
     key = ("wallet.state", user_id)
     cached: WalletState | None = ctx.book.memo.get(key)
@@ -67,12 +83,27 @@ def wallet(ctx: BatchContext, user_id: str) -> WalletState:
             # a read under the lock, not a command's effect: kept if a command rolls back
             ctx.book.memo[("wallet.state", found_id)] = state
         cached = ctx.book.memo[key]
-    return replace(cached)
+    return _copy_wallet(cached)
 
 
 def save_wallet(ctx: BatchContext, state: WalletState) -> None:
-    ctx.book.remember(("wallet.state", state.user_id), replace(state))
-    ctx.book.stage(WALLET, ("wallet", replace(state)))
+    _save_own_wallet(ctx, _copy_wallet(state))
+
+
+def _save_own_wallet(ctx: BatchContext, state: WalletState) -> None:
+    """``save_wallet`` of a state no one will change again (the memo and the staged row share
+    it; ``wallet()`` hands out copies)."""
+    ctx.book.remember(("wallet.state", state.user_id), state)
+    ctx.book.stage(WALLET, ("wallet", state))
+
+
+def _windows(ctx: BatchContext, zone: str) -> Windows:
+    """The day and week of the batch's time in ``zone`` (the same for every command)."""
+    key = ("wallet.windows", zone)
+    found: Windows | None = ctx.book.memo.get(key)
+    if found is None:
+        found = ctx.book.memo[key] = windows(ctx.now, zone)  # derived, not an effect
+    return found
 
 
 # --- purchase rows -----------------------------------------------------------------------------
@@ -154,7 +185,7 @@ def spend(
     if state.frozen_reason:
         raise AccountFrozen(frozen=state.frozen_reason)
     if caps is not None and caps.rules:
-        w = windows(ctx.now, caps.timezone)
+        w = _windows(ctx, caps.timezone)
         today = _window_total(ctx, user_id, w.day, w.day, SPENT)
         week = _window_total(ctx, user_id, w.week_start, w.week_end, SPENT)
         check(caps.rules, w, today=today, this_week=week, adding=coins)
@@ -183,9 +214,9 @@ def spend(
     txn = ctx.book.post(kind, postings, policy_version=policy_version, memo=memo, meta=meta)
     if paid:
         state.paid_spent += paid
-        save_wallet(ctx, state)
+        _save_own_wallet(ctx, state)  # ``state`` is this call's own copy
     if caps is not None:
-        w = windows(ctx.now, caps.timezone)
+        w = _windows(ctx, caps.timezone)
         for first, last in ((w.day, w.day), (w.week_start, w.week_end)):
             key = ("wallet.window", user_id, SPENT, first, last)
             counted: int | None = ctx.book.memo.get(key)
