@@ -58,6 +58,7 @@ from giftflow.schema import (
 )
 
 __all__ = [
+    "EARNING_KINDS",
     "HOLD_WRITES",
     "AccountIds",
     "EarningsBatchRepository",
@@ -80,6 +81,8 @@ __all__ = [
 DIAMOND = "DIAMOND"
 COIN = "COIN"
 GIFT_KIND = "gift"
+# transactions that earn a creator diamonds: gifts and subscriptions (LIVE engagement)
+EARNING_KINDS = (GIFT_KIND, "subscription")
 # withdrawals whose diamonds came back to the creator (or never left): not "withdrawn"
 NOT_WITHDRAWN = tuple(sorted(s.value for s in states.GIVEN_BACK))
 

@@ -47,7 +47,9 @@ class LifetimeOut(BaseModel):
     """Totals since the first posting, from the ledger (withdrawn: from the withdrawals whose
     diamonds did not come back)."""
 
-    earned: AmountOut = Field(description="Diamonds credited by gifts (held or not).")
+    earned: AmountOut = Field(
+        description="Diamonds credited by gifts and subscriptions (held or not)."
+    )
     released: AmountOut = Field(description="Diamonds moved out of the hold by the release job.")
     clawed_back: AmountOut
     exchanged: AmountOut = Field(description="Diamonds exchanged for coins.")
@@ -128,7 +130,7 @@ class StatementLiveOut(BaseModel):
 
 
 class StatementDiamondsOut(BaseModel):
-    earned: AmountOut = Field(description="Credited by gifts in the period.")
+    earned: AmountOut = Field(description="Credited by gifts and subscriptions in the period.")
     held: AmountOut = Field(description="Of those, credited into the earnings hold.")
     released: AmountOut
     clawed_back: AmountOut

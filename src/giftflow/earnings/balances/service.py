@@ -36,7 +36,7 @@ from giftflow.earnings.balances.commands import (
     ClawBack,
     ReleaseHolds,
 )
-from giftflow.earnings.balances.repository import GIFT_KIND, Flow
+from giftflow.earnings.balances.repository import EARNING_KINDS, Flow
 from giftflow.earnings.balances.schemas import (
     ClawbackIn,
     DiamondsOut,
@@ -183,7 +183,9 @@ def earnings(ctx: AppContext, creator_id: str) -> EarningsOut:
         unscheduled=_out(DIAMOND, max(balance["held"] - scheduled, 0)),
         lifetime=LifetimeOut(
             earned=_out(
-                DIAMOND, moves.credited("available", GIFT_KIND) + moves.credited("held", GIFT_KIND)
+                DIAMOND,
+                moves.credited("available", *EARNING_KINDS)
+                + moves.credited("held", *EARNING_KINDS),
             ),
             released=_out(DIAMOND, moves.credited("available", RELEASE_KIND)),
             clawed_back=_out(DIAMOND, moves.debited("held", CLAWBACK_KIND)),
@@ -336,9 +338,11 @@ def statement(ctx: AppContext, creator_id: str, label: str) -> StatementOut:
         as_of=rfc3339(min(span.end, now)),
         diamonds=StatementDiamondsOut(
             earned=_out(
-                DIAMOND, moves.credited("available", GIFT_KIND) + moves.credited("held", GIFT_KIND)
+                DIAMOND,
+                moves.credited("available", *EARNING_KINDS)
+                + moves.credited("held", *EARNING_KINDS),
             ),
-            held=_out(DIAMOND, moves.credited("held", GIFT_KIND)),
+            held=_out(DIAMOND, moves.credited("held", *EARNING_KINDS)),
             released=_out(DIAMOND, moves.credited("available", RELEASE_KIND)),
             clawed_back=_out(DIAMOND, moves.debited("held", CLAWBACK_KIND)),
             exchanged=_out(DIAMOND, moves.debited("available", EXCHANGE_KIND)),
