@@ -39,7 +39,9 @@ from giftflow.ledger.commands import TransferCommand
 from giftflow.ledger.idempotency import IdempotencyRequest, Outcome, fingerprint
 from giftflow.ledger.model import Posting
 from giftflow.ledger.writer import LedgerWriter
+from giftflow.live.engagement import install as install_engagement
 from giftflow.live.gifting.commands import GiftOrder, SendGift
+from giftflow.live.gifting.hooks import clear as clear_hooks
 from giftflow.live.rooms import repository as rooms
 from giftflow.money.policy import Policy
 from giftflow.money.repository import PolicySource
@@ -330,9 +332,14 @@ def measure_gifts(
     max_batch: int = 1000,
     pg_data: Path | None = None,
     profile: bool = False,
+    engagement: bool = True,
 ) -> GiftResult:
     """Set up viewers, creators and lives on a migrated database at ``url``, then send gifts
     through one writer for ``seconds``; returns committed gifts per second and the CPU split."""
+    if engagement:  # goals, leaderboards, battles and analytics follow every gift
+        install_engagement()
+    else:
+        clear_hooks()
     engine = make_engine(url, writer=True)
     policy = PolicySource(engine, POLICY_PROFILE).in_force(SystemClock().now())
     prof = WriterProfile() if profile else None

@@ -123,21 +123,38 @@ FANOUT_RATE = 2000.0
 
 
 def run_gifts(pg: PostgresCluster, new_name: Callable[[], str], tps: float) -> list[GiftResult]:
+    """Each scenario twice: without the engagement hooks (the issue 8 gift), then with goals,
+    leaderboards, battles and analytics following every gift (issue 10: at most 10% slower)."""
     results = []
     for label, hot in GIFT_SCENARIOS:
-        url = pg.create_database(new_name())
-        migrate(url)
-        with console.status(f"postgresql: {label} ({SECONDS:.0f} s)…"):
-            r = measure_gifts(
-                url, label=label, hot=hot, seconds=SECONDS, pg_data=pg.data, profile=PROFILE
+        rates: dict[bool, float] = {}
+        for engagement in (False, True):
+            url = pg.create_database(new_name())
+            migrate(url)
+            shown = f"{label}{', engagement on' if engagement else ''}"
+            with console.status(f"postgresql: {shown} ({SECONDS:.0f} s)…"):
+                r = measure_gifts(
+                    url,
+                    label=shown,
+                    hot=hot,
+                    seconds=SECONDS,
+                    pg_data=pg.data,
+                    profile=PROFILE,
+                    engagement=engagement,
+                )
+            rates[engagement] = r.rate
+            console.print(
+                f"  postgresql {shown:58} {r.rate:10,.0f} gifts/s  {r.rate / tps:.2f}× pgbench"
             )
-        console.print(
-            f"  postgresql {label:42} {r.rate:10,.0f} gifts/s  {r.rate / tps:.2f}× pgbench"
-        )
-        console.print(f"    batches of {r.mean_batch:,.0f}; {r.cpu.describe(r.committed)}")
-        if r.profile:
-            console.print(r.profile, markup=False, highlight=False)
-        results.append(r)
+            console.print(f"    batches of {r.mean_batch:,.0f}; {r.cpu.describe(r.committed)}")
+            if r.profile:
+                console.print(r.profile, markup=False, highlight=False)
+            results.append(r)
+        if rates[False]:
+            change = rates[True] / rates[False] - 1
+            console.print(
+                f"    engagement on: {change:+.0%} gifts/s (issue 10 allows no worse than -10%)"
+            )
     return results
 
 

@@ -27,6 +27,11 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+# Timed engagement work (leaderboard snapshots, battle scores and deadlines, renewals) appends
+# room events when the background loop happens to run; tests run it themselves
+# (giftflow.live.engagement.run_ticks) so that event sequences are deterministic.
+os.environ.setdefault("GIFTFLOW_ENGAGEMENT_TICK_MS", "0")
+
 _db_numbers = itertools.count()
 
 

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     realtime_max_frame_events: int = Field(
         default=2000, ge=1, description="A coalesced frame past this drops the slow subscriber."
     )
+    engagement_tick_ms: int = Field(
+        default=250,
+        ge=0,
+        le=60_000,
+        description="How often leaderboard snapshots, battle scores and deadlines and "
+        "subscription renewals run (0: never in the background; tests call them directly).",
+    )
     room_event_retention_hours: int = Field(
         default=24, ge=1, description="Room events kept for resume; older ones are purged."
     )

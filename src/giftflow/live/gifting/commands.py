@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from giftflow.clock import rfc3339
@@ -34,12 +34,16 @@ from giftflow.errors import (
     GiftUnavailable,
     LiveNotActive,
     NotFound,
+    RecipientNotInLive,
     SelfGift,
+    SubscribersOnly,
     UnknownGift,
 )
 from giftflow.ledger.commands import BatchContext, Command
 from giftflow.ledger.model import AccountRef, Posting
 from giftflow.live.catalog.model import GiftBatchRepository, GiftRow, unavailable_reason
+from giftflow.live.cohosts import batch as cohosts
+from giftflow.live.gifting.hooks import GiftFact, GiftIntent, hooks
 from giftflow.live.rooms import batch as rooms
 from giftflow.live.rooms.combos import (
     ComboRow,
@@ -52,6 +56,7 @@ from giftflow.live.rooms.combos import (
 )
 from giftflow.live.rooms.model import LiveState, age_problem, ineligibility
 from giftflow.live.rooms.repository import LIVE_WRITES
+from giftflow.live.subscriptions import batch as subscriptions
 from giftflow.money.amounts import amount_view
 from giftflow.money.policy import Policy
 from giftflow.realtime import outbox
@@ -70,12 +75,46 @@ def diamonds_account(policy: Policy, creator_id: str) -> str:
 
 
 # --- sending -----------------------------------------------------------------------------------
+class _Terms:
+    """What a policy makes of the batch's time, worked out once per batch (and policy version)
+    instead of once per gift: the local day, the hold's release date, the spending caps by region,
+    the version label and the response's ``created_at``."""
+
+    __slots__ = ("_caps", "created_at", "policy", "release_on", "today", "version_label")
+
+    def __init__(self, policy: Policy, now: datetime) -> None:
+        self.policy = policy
+        self.today = policy.local_date(now)
+        hold = policy.cashout.hold_days
+        self.release_on = self.today + timedelta(days=hold) if hold > 0 else None
+        self.version_label = policy.version_label
+        self.created_at = rfc3339(now)
+        self._caps: dict[str, SpendCaps] = {}
+
+    def caps(self, region: str) -> SpendCaps:
+        found = self._caps.get(region)
+        if found is None:
+            found = SpendCaps(spending_rules(self.policy, region), self.policy.timezone)
+            self._caps[region] = found
+        return found
+
+
+def _terms(ctx: BatchContext, policy: Policy) -> _Terms:
+    # keyed by the version (a stored version never changes) and checked to be this very policy
+    key = ("gift.terms", policy.id, policy.version)
+    found: _Terms | None = ctx.book.memo.get(key)
+    if found is None or found.policy is not policy:
+        found = ctx.book.memo[key] = _Terms(policy, ctx.now)  # derived, not an effect
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class GiftOrder:
     live_id: int
     user_id: str
     gift_id: str
     count: int
+    recipient: str | None = None  # a co-host; None: the live's host
 
 
 class SendGift(Command):
@@ -90,11 +129,18 @@ class SendGift(Command):
         creator = rooms.creator_of(ctx, o.live_id)
         if creator is None:
             raise NotFound("No such live.", id=str(o.live_id))
-        rooms.announce(ctx, o.live_id, o.user_id, creator)
+        recipient = o.recipient or creator
+        rooms.announce(ctx, o.live_id, o.user_id, recipient)
+        if recipient != creator:
+            cohosts.announce(ctx, o.live_id)
+        subscriptions.announce(ctx, o.user_id, creator)  # read only for subscriber-only lives
         announce_combo(ctx, (o.live_id, o.user_id, o.gift_id))
         yield from spend_hints(ctx, o.user_id, REVENUE)
         yield ctx.book.debit_ref(ISSUED, "DIAMOND")
-        yield ctx.book.key_for(diamonds_account(self.policy, creator), "DIAMOND")
+        yield ctx.book.key_for(diamonds_account(self.policy, recipient), "DIAMOND")
+        intent = GiftIntent(o.live_id, creator, recipient, o.user_id, o.gift_id, o.count)
+        for hook in hooks():
+            yield from hook.announce(ctx, intent)
 
     def apply(self, ctx: BatchContext) -> dict[str, Any]:
         o, policy = self.order, self.policy
@@ -104,8 +150,17 @@ class SendGift(Command):
         gift = ctx.repository(GiftBatchRepository).gift(o.gift_id)
         if gift is None:
             raise UnknownGift(f"No gift {o.gift_id!r} in the catalog.", gift_id=o.gift_id)
-        if o.user_id == live.creator_id:
+        recipient = o.recipient or live.creator_id
+        if recipient != live.creator_id and not cohosts.is_cohost(ctx, live.id, recipient):
+            raise RecipientNotInLive(live_id=str(live.id), recipient=recipient)
+        if o.user_id == recipient:
             raise SelfGift(live_id=str(live.id))
+        if (
+            live.subscribers_only
+            and o.user_id != live.creator_id
+            and not subscriptions.is_subscriber(ctx, o.user_id, live.creator_id)
+        ):
+            raise SubscribersOnly(live_id=str(live.id), creator_id=live.creator_id)
         viewer = rooms.user(ctx, o.user_id)
         if viewer is None:
             raise NotFound("No such user.", id=o.user_id)
@@ -114,21 +169,22 @@ class SendGift(Command):
             raise GiftUnavailable(gift_id=gift.id, reason=reason)
         if viewer.frozen:
             raise AccountFrozen("This account is frozen.", frozen="account")
-        today = policy.local_date(ctx.now)
+        terms = _terms(ctx, policy)
+        today = terms.today
         too_young = age_problem(viewer, policy.age.minimum_to_send, today)
         if too_young is not None:
             raise AgeRestricted(reason=too_young, minimum_age=policy.age.minimum_to_send)
-        creator = rooms.user(ctx, live.creator_id)
+        creator = rooms.user(ctx, recipient)
         not_eligible = ineligibility(creator, policy, today)
         if not_eligible is not None:
             raise CreatorNotEligible(
                 reason=not_eligible,
-                creator_id=live.creator_id,
+                creator_id=recipient,
                 followers_needed=policy.gifts.followers_to_receive,
             )
         coins = gift.price_coins * o.count
         diamonds = policy.gift_diamonds(coins)
-        credit = diamonds_account(policy, live.creator_id)
+        credit = diamonds_account(policy, recipient)
         extra = [Posting(ISSUED, credit, "DIAMOND", diamonds)] if diamonds else []
         txn = spend(
             ctx,
@@ -136,14 +192,18 @@ class SendGift(Command):
             coins=coins,
             destination=REVENUE,
             kind=TXN_KIND,
-            policy_version=policy.version_label,
-            caps=SpendCaps(spending_rules(policy, viewer.region or "*"), policy.timezone),
-            meta={"live": str(live.id), "gift": gift.id, "count": str(o.count)},
+            policy_version=terms.version_label,
+            caps=terms.caps(viewer.region or "*"),
+            meta={
+                "live": str(live.id),
+                "gift": gift.id,
+                "count": str(o.count),
+                **({"recipient": recipient} if recipient != live.creator_id else {}),
+            },
             extra=extra,
         )
-        if diamonds and policy.cashout.hold_days > 0:
-            release_on = today + timedelta(days=policy.cashout.hold_days)
-            ctx.book.stage(LIVE_WRITES, ("hold", (live.creator_id, release_on, diamonds)))
+        if diamonds and terms.release_on is not None:
+            ctx.book.stage(LIVE_WRITES, ("hold", (recipient, terms.release_on, diamonds)))
         combo_id, combo_count, combo_end = self._combo(ctx, gift, coins)
         seq = outbox.append(
             ctx,
@@ -158,9 +218,27 @@ class SendGift(Command):
                 "combo_id": combo_id,
                 "combo_count": combo_count,
                 "combo_end": combo_end,
+                "recipient_id": recipient,
                 "transaction_id": str(txn.id),
             },
         )
+        fact = GiftFact(
+            live_id=live.id,
+            host_id=live.creator_id,
+            recipient_id=recipient,
+            viewer_id=o.user_id,
+            gift_id=gift.id,
+            count=o.count,
+            coins=coins,
+            diamonds=diamonds,
+            seq=seq,
+            txn_id=txn.id,
+            at=ctx.now,
+            today=today,
+            policy=policy,
+        )
+        for hook in hooks():
+            hook.observe(ctx, fact)
         live.gifts_count += o.count
         live.coins_total += coins
         live.diamonds_total += diamonds
@@ -178,8 +256,8 @@ class SendGift(Command):
             "seq": seq,
             "combo_id": combo_id,
             "combo_count": combo_count,
-            "policy_version": policy.version_label,
-            "created_at": rfc3339(ctx.now),
+            "policy_version": terms.version_label,
+            "created_at": terms.created_at,
         }
 
     def _combo(self, ctx: BatchContext, gift: GiftRow, coins: int) -> tuple[str | None, int, bool]:

@@ -5,12 +5,17 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, StrictInt
 
 from giftflow.http.schemas import AmountOut, StrictModel
+from giftflow.ids import UserId
 
 
 class GiftIn(StrictModel):
     gift_id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{0,63}$", examples=["rose"])
     count: StrictInt = Field(
         default=1, ge=1, description="How many at once; at most the policy's gifts.max_count."
+    )
+    recipient: UserId | None = Field(
+        default=None,
+        description="In a co-host room: the co-host who receives the gift (default: the host).",
     )
 
 

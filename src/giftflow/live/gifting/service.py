@@ -19,5 +19,11 @@ def gift_command(ctx: AppContext, live_id: int, user_id: str, body: GiftIn) -> S
             field="count",
             maximum=policy.gifts.max_count,
         )
-    order = GiftOrder(live_id=live_id, user_id=user_id, gift_id=body.gift_id, count=body.count)
+    order = GiftOrder(
+        live_id=live_id,
+        user_id=user_id,
+        gift_id=body.gift_id,
+        count=body.count,
+        recipient=body.recipient,
+    )
     return SendGift(order, policy=policy)

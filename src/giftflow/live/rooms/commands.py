@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from giftflow.errors import Forbidden, LiveNotActive, NotFound
+from giftflow.errors import Forbidden, LiveNotActive, NotFound, SubscribersOnly
 from giftflow.ledger.commands import BatchContext, Command
 from giftflow.ledger.model import AccountRef
 from giftflow.live.rooms import batch as rooms
 from giftflow.live.rooms.combos import end_all_combos
 from giftflow.live.rooms.model import LiveRow, LiveState
 from giftflow.live.rooms.repository import LIVE_WRITES, ViewerRow
+from giftflow.live.subscriptions import batch as subscriptions
 from giftflow.realtime import outbox
 
 
@@ -83,7 +84,8 @@ class EndLive(Command):
 class ViewerChange(Command):
     """A viewer joins or leaves: the live's viewer count (and peak) and the viewer's watch time;
     a ``viewer_count`` event when the count changes. Joining twice or leaving without having
-    joined changes nothing (idempotent by nature)."""
+    joined changes nothing (idempotent by nature). A subscriber-only live refuses a joining
+    non-subscriber (``subscribers_only``, nothing changed); leaving is always allowed."""
 
     kind = "live.viewer"
     success_status = 200
@@ -94,9 +96,12 @@ class ViewerChange(Command):
         self.join = join
 
     def account_hints(self, ctx: BatchContext) -> Iterable[AccountRef]:
-        if rooms.creator_of(ctx, self.live_id) is None:
+        creator = rooms.creator_of(ctx, self.live_id)
+        if creator is None:
             raise NotFound("No such live.", id=str(self.live_id))
         rooms.announce(ctx, self.live_id, self.user_id)
+        if self.join:  # read only if the live is subscriber-only
+            subscriptions.announce(ctx, self.user_id, creator)
         return ()
 
     def apply(self, ctx: BatchContext) -> dict[str, Any]:
@@ -109,6 +114,12 @@ class ViewerChange(Command):
         if self.join:
             if live.state is not LiveState.ACTIVE:
                 raise LiveNotActive(live_id=str(live.id))
+            if (
+                live.subscribers_only
+                and self.user_id != live.creator_id
+                and not subscriptions.is_subscriber(ctx, self.user_id, live.creator_id)
+            ):
+                raise SubscribersOnly(live_id=str(live.id), creator_id=live.creator_id)
             if viewer is None:
                 viewer = ViewerRow(live.id, self.user_id, ctx.now, ctx.now, 0)
                 changed = True

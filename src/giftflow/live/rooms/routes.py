@@ -47,7 +47,9 @@ async def start_live(
         creator = principal.require_user()
         if body.creator_id not in (None, creator):
             raise ValidationFailed("A user starts only their own live.", field="creator_id")
-    return await asyncio.to_thread(service.start, ctx, creator, body.title)
+    return await asyncio.to_thread(
+        service.start, ctx, creator, body.title, subscribers_only=body.subscribers_only
+    )
 
 
 @router.get("/lives", response_model=LivesOut)

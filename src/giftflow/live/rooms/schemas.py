@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from giftflow.http.fields import Text
 from giftflow.http.schemas import AmountOut, StrictModel
@@ -18,6 +18,10 @@ class LiveIn(StrictModel):
         pattern=f"^{USER_ID_CHARS}$",
         description="Only with a platform API key: start the live for this creator.",
     )
+    subscribers_only: StrictBool = Field(
+        default=False,
+        description="Only the creator's subscribers (and the creator) may join and send gifts.",
+    )
 
 
 class LiveOut(BaseModel):
@@ -26,6 +30,9 @@ class LiveOut(BaseModel):
     creator_id: str
     title: str | None
     state: str
+    subscribers_only: bool = Field(
+        default=False, description="Only the creator's subscribers may join and send gifts."
+    )
     eligible: bool = Field(description="Whether the creator can receive gifts right now.")
     ineligible_reason: str | None = Field(
         description="frozen, followers, age_unknown, under_age or user_not_found."

@@ -5,7 +5,9 @@ frozen) and refuses a second live at once; the live's row and its room (whose fi
 ``live_started``) are created in one transaction. Ending a live and viewers joining or leaving
 write room events, so they are commands through the writer. Eligibility is evaluated again with
 every gift (``SendGift``), under the policy in force and the follower count the platform last
-reported, so a policy change or a drop in followers takes effect at once.
+reported, so a policy change or a drop in followers takes effect at once. A live started
+``subscribers_only`` admits only the creator's subscribers (joins: ``ViewerChange``; gifts:
+``SendGift``).
 """
 
 from __future__ import annotations
@@ -46,12 +48,16 @@ def view(ctx: AppContext, live_id: int) -> dict[str, Any]:
         live, last, unique, seconds = found
         creator = repository.user_facts(conn, [live.creator_id]).get(live.creator_id)
     reason = ineligibility(creator, policy, policy.local_date(now))
-    return live_view(
+    out = live_view(
         live, ineligible=reason, last_seq=last, unique_viewers=unique, watch_seconds=seconds
     )
+    out["subscribers_only"] = live.subscribers_only
+    return out
 
 
-def start(ctx: AppContext, creator_id: str, title: str | None) -> dict[str, Any]:
+def start(
+    ctx: AppContext, creator_id: str, title: str | None, *, subscribers_only: bool = False
+) -> dict[str, Any]:
     now = ctx.clock.now()
     policy = ctx.policies.in_force(now)
     with unit_of_work(ctx.engine) as conn:
@@ -68,7 +74,12 @@ def start(ctx: AppContext, creator_id: str, title: str | None) -> dict[str, Any]
         if running is not None:
             raise LiveAlreadyActive(live_id=str(running))
         live_id = repository.create_live(
-            conn, creator_id=creator_id, title=title, policy_version=policy.version_label, now=now
+            conn,
+            creator_id=creator_id,
+            title=title,
+            policy_version=policy.version_label,
+            now=now,
+            subscribers_only=subscribers_only,
         )
         repository.open_live_room(
             conn,
@@ -78,6 +89,7 @@ def start(ctx: AppContext, creator_id: str, title: str | None) -> dict[str, Any]
                 "creator_id": creator_id,
                 "title": title,
                 "started_at": rfc3339(now),
+                "subscribers_only": subscribers_only,
             },
             now,
         )

@@ -1,0 +1,558 @@
+"""Every query of analytics: the batch extension that keeps the buckets, and the endpoint reads.
+
+``ANALYTICS_WRITES`` receives each committed gift of a batch (its ``GiftFact``, staged by the
+hook) and writes, once per batch and set-based, whatever the number of gifts:
+
+- ``analytics_minutes``: one upsert adding gifts, coins and diamonds per (scope, id, minute);
+- ``analytics_gifters``: one insert-if-absent per (scope, id, hour, gifter);
+- ``analytics_gifts``: one upsert adding count and coins per (scope, id, local day, gift).
+
+Scopes: ``live`` (scope_id the live's id: everything gifted in that room) and ``creator``
+(scope_id the gift's recipient: the host, or the co-host the viewer chose). Rows are written in
+key order, so two writers (processes) touching the same creator's rows lock them in one order.
+
+Endpoint reads group stored rows into the request's buckets in the database (see
+``periods.Grid``) and never read postings or room events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+
+from giftflow.db import upsert_insert
+from giftflow.live.analytics.periods import Grid, epoch
+from giftflow.live.gifting.hooks import GiftFact
+from giftflow.schema import (
+    analytics_gifters,
+    analytics_gifts,
+    analytics_minutes,
+    follower_series,
+    gifts,
+    live_viewers,
+    lives,
+    users,
+)
+
+LIVE = "live"
+CREATOR = "creator"
+
+MinuteKey = tuple[str, str, datetime]
+GifterKey = tuple[str, str, datetime, str]
+GiftKey = tuple[str, str, date, str]
+
+
+# --- inside the writer's batch -----------------------------------------------------------------
+def aggregate(
+    facts: list[GiftFact],
+) -> tuple[dict[MinuteKey, list[int]], set[GifterKey], dict[GiftKey, list[int]]]:
+    """The batch's deltas per key: (gifts, coins, diamonds) per minute, the (hour, gifter) pairs,
+    (count, coins) per local day and gift — for both scopes of every gift."""
+    minutes: dict[MinuteKey, list[int]] = {}
+    gifters: set[GifterKey] = set()
+    per_gift: dict[GiftKey, list[int]] = {}
+    truncated: dict[datetime, tuple[datetime, datetime]] = {}  # a batch has one time
+    for f in facts:
+        cut = truncated.get(f.at)
+        if cut is None:
+            utc = f.at.astimezone(UTC)
+            cut = truncated[f.at] = (
+                utc.replace(second=0, microsecond=0),
+                utc.replace(minute=0, second=0, microsecond=0),
+            )
+        minute, hour = cut
+        for scope, scope_id in ((LIVE, str(f.live_id)), (CREATOR, f.recipient_id)):
+            m = minutes.get((scope, scope_id, minute))
+            if m is None:
+                minutes[(scope, scope_id, minute)] = [f.count, f.coins, f.diamonds]
+            else:
+                m[0] += f.count
+                m[1] += f.coins
+                m[2] += f.diamonds
+            gifters.add((scope, scope_id, hour, f.viewer_id))
+            g = per_gift.get((scope, scope_id, f.today, f.gift_id))
+            if g is None:
+                per_gift[(scope, scope_id, f.today, f.gift_id)] = [f.count, f.coins]
+            else:
+                g[0] += f.count
+                g[1] += f.coins
+    return minutes, gifters, per_gift
+
+
+_UPSERT_MINUTES_PG = text(
+    "INSERT INTO analytics_minutes (scope, scope_id, minute, gifts, coins, diamonds) "
+    "SELECT * FROM unnest(CAST(:scope AS text[]), CAST(:sid AS text[]), "
+    "CAST(:minute AS timestamptz[]), CAST(:gifts AS bigint[]), CAST(:coins AS bigint[]), "
+    "CAST(:diamonds AS bigint[])) "
+    "ON CONFLICT (scope, scope_id, minute) DO UPDATE SET "
+    "gifts = analytics_minutes.gifts + excluded.gifts, "
+    "coins = analytics_minutes.coins + excluded.coins, "
+    "diamonds = analytics_minutes.diamonds + excluded.diamonds"
+)
+_INSERT_GIFTERS_PG = text(
+    "INSERT INTO analytics_gifters (scope, scope_id, hour, user_id) "
+    "SELECT * FROM unnest(CAST(:scope AS text[]), CAST(:sid AS text[]), "
+    "CAST(:hour AS timestamptz[]), CAST(:user AS text[])) "
+    "ON CONFLICT (scope, scope_id, hour, user_id) DO NOTHING"
+)
+_UPSERT_GIFTS_PG = text(
+    "INSERT INTO analytics_gifts (scope, scope_id, day, gift_id, count, coins) "
+    "SELECT * FROM unnest(CAST(:scope AS text[]), CAST(:sid AS text[]), CAST(:day AS date[]), "
+    "CAST(:gift AS text[]), CAST(:count AS bigint[]), CAST(:coins AS bigint[])) "
+    "ON CONFLICT (scope, scope_id, day, gift_id) DO UPDATE SET "
+    "count = analytics_gifts.count + excluded.count, "
+    "coins = analytics_gifts.coins + excluded.coins"
+)
+
+
+class AnalyticsWrites:
+    """Batch extension: the gifts of a batch into the three analytics tables, one statement per
+    table (arrays on PostgreSQL, one executemany on SQLite)."""
+
+    name = "live.analytics"
+
+    def flush(self, conn: Connection, rows: list[GiftFact]) -> None:
+        minutes, gifters, per_gift = aggregate(rows)
+        m_rows = sorted(minutes.items())
+        g_rows = sorted(gifters)
+        d_rows = sorted(per_gift.items())
+        if conn.dialect.name == "postgresql":
+            _flush_pg(conn, m_rows, g_rows, d_rows)
+            return
+        if m_rows:
+            stmt = upsert_insert(conn, analytics_minutes)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["scope", "scope_id", "minute"],
+                    set_={
+                        "gifts": analytics_minutes.c.gifts + stmt.excluded.gifts,
+                        "coins": analytics_minutes.c.coins + stmt.excluded.coins,
+                        "diamonds": analytics_minutes.c.diamonds + stmt.excluded.diamonds,
+                    },
+                ),
+                [
+                    {
+                        "scope": s,
+                        "scope_id": i,
+                        "minute": m,
+                        "gifts": v[0],
+                        "coins": v[1],
+                        "diamonds": v[2],
+                    }
+                    for (s, i, m), v in m_rows
+                ],
+            )
+        if g_rows:
+            stmt = upsert_insert(conn, analytics_gifters)
+            conn.execute(
+                stmt.on_conflict_do_nothing(
+                    index_elements=["scope", "scope_id", "hour", "user_id"]
+                ),
+                [{"scope": s, "scope_id": i, "hour": h, "user_id": u} for s, i, h, u in g_rows],
+            )
+        if d_rows:
+            stmt = upsert_insert(conn, analytics_gifts)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["scope", "scope_id", "day", "gift_id"],
+                    set_={
+                        "count": analytics_gifts.c.count + stmt.excluded.count,
+                        "coins": analytics_gifts.c.coins + stmt.excluded.coins,
+                    },
+                ),
+                [
+                    {
+                        "scope": s,
+                        "scope_id": i,
+                        "day": d,
+                        "gift_id": g,
+                        "count": v[0],
+                        "coins": v[1],
+                    }
+                    for (s, i, d, g), v in d_rows
+                ],
+            )
+
+
+def _flush_pg(
+    conn: Connection,
+    m_rows: list[tuple[MinuteKey, list[int]]],
+    g_rows: list[GifterKey],
+    d_rows: list[tuple[GiftKey, list[int]]],
+) -> None:
+    if m_rows:
+        conn.execute(
+            _UPSERT_MINUTES_PG,
+            {
+                "scope": [k[0] for k, _ in m_rows],
+                "sid": [k[1] for k, _ in m_rows],
+                "minute": [k[2] for k, _ in m_rows],
+                "gifts": [v[0] for _, v in m_rows],
+                "coins": [v[1] for _, v in m_rows],
+                "diamonds": [v[2] for _, v in m_rows],
+            },
+        )
+    if g_rows:
+        conn.execute(
+            _INSERT_GIFTERS_PG,
+            {
+                "scope": [k[0] for k in g_rows],
+                "sid": [k[1] for k in g_rows],
+                "hour": [k[2] for k in g_rows],
+                "user": [k[3] for k in g_rows],
+            },
+        )
+    if d_rows:
+        conn.execute(
+            _UPSERT_GIFTS_PG,
+            {
+                "scope": [k[0] for k, _ in d_rows],
+                "sid": [k[1] for k, _ in d_rows],
+                "day": [k[2] for k, _ in d_rows],
+                "gift": [k[3] for k, _ in d_rows],
+                "count": [v[0] for _, v in d_rows],
+                "coins": [v[1] for _, v in d_rows],
+            },
+        )
+
+
+ANALYTICS_WRITES = AnalyticsWrites()
+
+
+# --- endpoint reads ----------------------------------------------------------------------------
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """One read transaction: every figure of a response sees the same committed moment."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        with conn.begin():
+            yield conn
+
+
+def _n(value: int) -> ColumnElement[Any]:
+    """An integer written into the statement (computed here, never from input): no bind
+    parameter, so the same expression renders identically in SELECT and GROUP BY."""
+    return literal_column(str(int(value)))
+
+
+def _epoch(conn: Connection, column: Any) -> ColumnElement[Any]:
+    """Whole Unix seconds of a stored time, in SQL (SQLite stores UTC text). No bind parameters:
+    the expression is repeated in GROUP BY and window clauses."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.floor(func.extract("epoch", column)), BigInteger)
+    return cast(func.strftime(literal_column("'%s'"), column), Integer)
+
+
+def _bucket_key(conn: Connection, column: Any, grid: Grid) -> ColumnElement[Any]:
+    """``(epoch + offset(epoch)) // unit`` of a stored row's start (``periods.Grid``)."""
+    e = _epoch(conn, column)
+    shifted: ColumnElement[Any] = e
+    *steps, (_, last) = grid.pieces
+    if steps:
+        offset: ColumnElement[Any] = case(
+            *[(e < _n(until), _n(off)) for until, off in steps if until is not None],
+            else_=_n(last),
+        )
+        shifted = (e + offset).self_group()
+    elif last:
+        shifted = (e + _n(last)).self_group()
+    return shifted.op("/")(_n(grid.unit))
+
+
+def user_exists(conn: Connection, user_id: str) -> bool:
+    return conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is not None
+
+
+def bucket_sums(
+    conn: Connection, scope: str, scope_id: str, grid: Grid, start: datetime, end: datetime
+) -> dict[int, tuple[int, int, int]]:
+    """(gifts, coins, diamonds) per bucket key of the minutes in [start, end)."""
+    t = analytics_minutes
+    key = _bucket_key(conn, t.c.minute, grid).label("k")
+    rows = conn.execute(
+        select(key, func.sum(t.c.gifts), func.sum(t.c.coins), func.sum(t.c.diamonds))
+        .where(t.c.scope == scope, t.c.scope_id == scope_id, t.c.minute >= start)
+        .where(t.c.minute < end)
+        .group_by(key)
+    )
+    return {int(k): (int(g), int(c), int(d)) for k, g, c, d in rows}
+
+
+def bucket_gifters(
+    conn: Connection, scope: str, scope_id: str, grid: Grid, start: datetime, end: datetime
+) -> dict[int, int]:
+    """Distinct gifters per bucket key, over the hours starting in [start, end)."""
+    t = analytics_gifters
+    key = _bucket_key(conn, t.c.hour, grid).label("k")
+    rows = conn.execute(
+        select(key, func.count(distinct(t.c.user_id)))
+        .where(t.c.scope == scope, t.c.scope_id == scope_id, t.c.hour >= start)
+        .where(t.c.hour < end)
+        .group_by(key)
+    )
+    return {int(k): int(n) for k, n in rows}
+
+
+def gifters_between(
+    conn: Connection, scope: str, scope_id: str, start: datetime | None, end: datetime | None
+) -> int:
+    """Distinct gifters over the hours starting in [start, end) (None: unbounded)."""
+    t = analytics_gifters
+    stmt = select(func.count(distinct(t.c.user_id))).where(
+        t.c.scope == scope, t.c.scope_id == scope_id
+    )
+    if start is not None:
+        stmt = stmt.where(t.c.hour >= start)
+    if end is not None:
+        stmt = stmt.where(t.c.hour < end)
+    return int(conn.execute(stmt).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class TopGift:
+    gift_id: str
+    name: str | None
+    count: int
+    coins: int
+
+
+def top_gifts(
+    conn: Connection,
+    scope: str,
+    scope_id: str,
+    first_day: date | None,
+    last_day: date | None,
+    limit: int,
+) -> list[TopGift]:
+    """The gifts with the most coins over the local days [first_day, last_day] (None: all),
+    then by count, then by id; with their catalog names."""
+    t = analytics_gifts
+    count, coins = func.sum(t.c.count), func.sum(t.c.coins)
+    stmt = (
+        select(t.c.gift_id, count.label("n"), coins.label("c"))
+        .where(t.c.scope == scope, t.c.scope_id == scope_id)
+        .group_by(t.c.gift_id)
+    )
+    if first_day is not None:
+        stmt = stmt.where(t.c.day >= first_day)
+    if last_day is not None:
+        stmt = stmt.where(t.c.day <= last_day)
+    ranked = stmt.order_by(coins.desc(), count.desc(), t.c.gift_id).limit(limit).subquery()
+    rows = conn.execute(
+        select(ranked.c.gift_id, gifts.c.name, ranked.c.n, ranked.c.c)
+        .select_from(ranked.outerjoin(gifts, gifts.c.id == ranked.c.gift_id))
+        .order_by(ranked.c.c.desc(), ranked.c.n.desc(), ranked.c.gift_id)
+    )
+    return [TopGift(g, name, int(n), int(c)) for g, name, n, c in rows]
+
+
+def minute_rows(
+    conn: Connection, scope: str, scope_id: str, limit: int
+) -> list[tuple[datetime, int, int, int]]:
+    """The newest ``limit`` stored minutes of a scope (minutes with gifts), newest first."""
+    t = analytics_minutes
+    rows = conn.execute(
+        select(t.c.minute, t.c.gifts, t.c.coins, t.c.diamonds)
+        .where(t.c.scope == scope, t.c.scope_id == scope_id)
+        .order_by(t.c.minute.desc())
+        .limit(limit)
+    )
+    return [(m, int(g), int(c), int(d)) for m, g, c, d in rows]
+
+
+def peak_minute(
+    conn: Connection, scope: str, scope_id: str
+) -> tuple[datetime, int, int, int] | None:
+    """The stored minute with the most coins (the earliest of equals)."""
+    t = analytics_minutes
+    row = conn.execute(
+        select(t.c.minute, t.c.gifts, t.c.coins, t.c.diamonds)
+        .where(t.c.scope == scope, t.c.scope_id == scope_id)
+        .order_by(t.c.coins.desc(), t.c.minute)
+        .limit(1)
+    ).first()
+    return (row[0], int(row[1]), int(row[2]), int(row[3])) if row is not None else None
+
+
+def scope_totals(conn: Connection, scope: str, scope_id: str) -> tuple[int, int, int, int]:
+    """(gifts, coins, diamonds, minutes with gifts) over every stored minute of a scope."""
+    t = analytics_minutes
+    g, c, d, n = conn.execute(
+        select(
+            func.coalesce(func.sum(t.c.gifts), 0),
+            func.coalesce(func.sum(t.c.coins), 0),
+            func.coalesce(func.sum(t.c.diamonds), 0),
+            func.count(),
+        ).where(t.c.scope == scope, t.c.scope_id == scope_id)
+    ).one()
+    return int(g), int(c), int(d), int(n)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFacts:
+    id: int
+    creator_id: str
+    state: str
+    started_at: datetime
+    ended_at: datetime | None
+    viewer_count: int
+    peak_viewers: int
+
+
+def live(conn: Connection, live_id: int) -> LiveFacts | None:
+    row = conn.execute(
+        select(
+            lives.c.id,
+            lives.c.creator_id,
+            lives.c.state,
+            lives.c.started_at,
+            lives.c.ended_at,
+            lives.c.viewer_count,
+            lives.c.peak_viewers,
+        ).where(lives.c.id == live_id)
+    ).first()
+    if row is None:
+        return None
+    return LiveFacts(
+        int(row.id),
+        row.creator_id,
+        row.state,
+        row.started_at,
+        row.ended_at,
+        int(row.viewer_count),
+        int(row.peak_viewers),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerFigures:
+    lives: int
+    viewer_count: int  # watching now
+    peak_viewers: int  # the highest peak of one live
+    unique_viewers: int
+    watch_seconds: int  # closed sessions
+    open_watch_seconds: int  # sessions still running, up to now
+
+
+def viewer_figures(
+    conn: Connection,
+    now: datetime,
+    *,
+    live_id: int | None = None,
+    creator_id: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> ViewerFigures:
+    """Viewers of one live, or of a creator's lives on air at some point in [start, end)."""
+    chosen = select(lives.c.id)
+    if live_id is not None:
+        chosen = chosen.where(lives.c.id == live_id)
+    if creator_id is not None:
+        chosen = chosen.where(lives.c.creator_id == creator_id)
+    if end is not None:
+        chosen = chosen.where(lives.c.started_at < end)
+    if start is not None:
+        chosen = chosen.where(or_(lives.c.ended_at.is_(None), lives.c.ended_at > start))
+    ids = chosen.scalar_subquery()
+    count, watching, peak = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(lives.c.viewer_count), 0),
+            func.coalesce(func.max(lives.c.peak_viewers), 0),
+        ).where(lives.c.id.in_(ids))
+    ).one()
+    v = live_viewers
+    open_seconds = case(
+        (v.c.joined_at.is_not(None), _n(epoch(now)) - _epoch(conn, v.c.joined_at)), else_=0
+    )
+    unique, closed, running = conn.execute(
+        select(
+            func.count(distinct(v.c.user_id)),
+            func.coalesce(func.sum(v.c.watch_seconds), 0),
+            func.coalesce(func.sum(open_seconds), 0),
+        ).where(v.c.live_id.in_(ids))
+    ).one()
+    return ViewerFigures(
+        int(count), int(watching), int(peak), int(unique), int(closed), max(0, int(running))
+    )
+
+
+def follower_at(
+    conn: Connection, user_id: str, at: datetime, *, inclusive: bool = True
+) -> int | None:
+    """The series' last count at or before ``at`` (strictly before unless ``inclusive``)."""
+    t = follower_series
+    stmt = select(t.c.follower_count).where(t.c.user_id == user_id)
+    stmt = stmt.where(t.c.at <= at if inclusive else t.c.at < at).order_by(t.c.at.desc())
+    found = conn.execute(stmt.limit(1)).scalar()
+    return int(found) if found is not None else None
+
+
+def first_follower_report(
+    conn: Connection, user_id: str, at: datetime
+) -> tuple[datetime, int] | None:
+    """The series' first point at or after ``at``."""
+    t = follower_series
+    row = conn.execute(
+        select(t.c.at, t.c.follower_count)
+        .where(t.c.user_id == user_id, t.c.at >= at)
+        .order_by(t.c.at)
+        .limit(1)
+    ).first()
+    return (row[0], int(row[1])) if row is not None else None
+
+
+def follower_points(
+    conn: Connection, user_id: str, grid: Grid, start: datetime, end: datetime
+) -> list[tuple[int, datetime, int]]:
+    """The last point of each bucket in [start, end): (bucket key, at, count), by time."""
+    t = follower_series
+    key = _bucket_key(conn, t.c.at, grid)
+    ranked = (
+        select(
+            key.label("k"),
+            t.c.at,
+            t.c.follower_count,
+            func.row_number().over(partition_by=key, order_by=t.c.at.desc()).label("r"),
+        )
+        .where(t.c.user_id == user_id, and_(t.c.at >= start, t.c.at < end))
+        .subquery()
+    )
+    rows = conn.execute(
+        select(ranked.c.k, ranked.c.at, ranked.c.follower_count)
+        .where(ranked.c.r == 1)
+        .order_by(ranked.c.at)
+    )
+    return [(int(k), _utc(at), int(n)) for k, at, n in rows]
+
+
+def _utc(value: Any) -> datetime:
+    """A time read from a subquery column (the UTCDateTime type is carried through on both
+    dialects by SQLAlchemy, but be explicit: aware UTC)."""
+    if isinstance(value, str):  # pragma: no cover - defensive (SQLite text)
+        value = datetime.fromisoformat(value)
+    at: datetime = value
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

@@ -1,0 +1,43 @@
+"""A live's goals as the writer's batch sees them.
+
+Gifts and goal commands announce their live from ``account_hints``; the first read of the batch
+(after the rooms are locked) fetches the goals of every announced live in one statement. The
+goals stay in the book's memo as a tuple per live; a change replaces the tuple through
+``book.remember`` (undone with a refused command) and stages the goal's new state.
+"""
+
+from __future__ import annotations
+
+from giftflow.ledger.commands import BatchContext
+from giftflow.live.goals.repository import GOAL_WRITES, GoalBatchRepository, GoalRow
+
+_ANNOUNCED = ("goals.announced",)
+
+
+def announce(ctx: BatchContext, live_id: int) -> None:
+    lives: set[int] = ctx.book.memo.setdefault(_ANNOUNCED, set())
+    lives.add(live_id)
+
+
+def goals(ctx: BatchContext, live_id: int) -> tuple[GoalRow, ...]:
+    """The live's goals, oldest first (call only once the live's room is locked)."""
+    key = ("goals.of", live_id)
+    found: tuple[GoalRow, ...] | None = ctx.book.memo.get(key)
+    if found is not None:
+        return found
+    announced: set[int] = ctx.book.memo.get(_ANNOUNCED, set())
+    wanted = {i for i in announced | {live_id} if ("goals.of", i) not in ctx.book.memo}
+    read = ctx.repository(GoalBatchRepository).goals(wanted)
+    for i in wanted:  # reads under the lock: they stay when a command is rolled back
+        ctx.book.memo[("goals.of", i)] = tuple(read.get(i, ()))
+    current: tuple[GoalRow, ...] = ctx.book.memo[key]
+    return current
+
+
+def save(ctx: BatchContext, live_id: int, changed: list[GoalRow]) -> None:
+    """Goals created or advanced by the current command (new goals are appended)."""
+    by_id = {g.id: g for g in goals(ctx, live_id)}
+    for goal in changed:
+        by_id[goal.id] = goal
+        ctx.book.stage(GOAL_WRITES, goal)
+    ctx.book.remember(("goals.of", live_id), tuple(g for _, g in sorted(by_id.items())))

@@ -1,0 +1,1 @@
+"""LIVE engagement: leaderboards."""

@@ -1,0 +1,1 @@
+"""Subscriptions: a monthly coin-priced subscription to a creator, and subscriber-only lives."""
