@@ -137,15 +137,11 @@ def _history_key(withdrawal_id: int) -> tuple[str, int]:
     return ("earnings.withdrawal.history", withdrawal_id)
 
 
-def _history(ctx: BatchContext, withdrawal_id: int, *, new: bool = False) -> list[HistoryRow]:
+def _history(ctx: BatchContext, withdrawal_id: int) -> list[HistoryRow]:
     key = _history_key(withdrawal_id)
     if key not in ctx.book.memo:
-        ctx.book.memo[key] = [] if new else _read_history(ctx, withdrawal_id)
+        ctx.book.memo[key] = ctx.repository(WithdrawalBatchRepository).history(withdrawal_id)
     return list(ctx.book.memo[key])
-
-
-def _read_history(ctx: BatchContext, withdrawal_id: int) -> list[HistoryRow]:
-    return ctx.repository(WithdrawalBatchRepository).history(withdrawal_id)
 
 
 def _append(

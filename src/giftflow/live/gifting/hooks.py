@@ -72,18 +72,23 @@ class GiftHook(Protocol):
 
 
 _HOOKS: dict[str, GiftHook] = {}
+_ORDERED: tuple[GiftHook, ...] = ()  # what every gift iterates: built on change, not per gift
 
 
 def register(hook: GiftHook) -> None:
     """Add ``hook`` (a second registration under the same name replaces the first)."""
+    global _ORDERED
     _HOOKS[hook.name] = hook
+    _ORDERED = tuple(_HOOKS.values())
 
 
 def hooks() -> tuple[GiftHook, ...]:
     """The registered hooks, in registration order."""
-    return tuple(_HOOKS.values())
+    return _ORDERED
 
 
 def clear() -> None:
     """Forget every hook (benchmarks measure gifts with and without engagement)."""
+    global _ORDERED
     _HOOKS.clear()
+    _ORDERED = ()
