@@ -39,8 +39,8 @@ env-file: ## write the local secrets run needs to .env (each only when missing)
 run: venv env-file ## migrate the embedded SQLite database, seed the demo economy, serve on :8000
 	$(BIN)/giftflow migrate
 	$(BIN)/giftflow demo
-	@echo "giftflow: http://127.0.0.1:8000/docs (API reference), /healthz, /readyz, /metrics"
-	$(BIN)/giftflow serve
+	@echo "giftflow: open a sign-in link above; the console is http://127.0.0.1:8000/ (API reference /docs)"
+	GIFTFLOW_DEMO_SIGNIN=true $(BIN)/giftflow serve
 
 bench: venv system-deps ## writer throughput vs one-transaction-per-transfer and pgbench
 	$(BIN)/python -m bench.run

@@ -8,6 +8,7 @@ missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v wrk >/dev/null || missing+=(wrk)  # HTTP load for make bench
+test -x /usr/bin/chromium || missing+=(chromium)  # the console's browser tests (Playwright)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

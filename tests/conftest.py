@@ -91,3 +91,9 @@ def make_users(engine: Engine, *user_ids: str) -> None:
     with unit_of_work(engine) as conn:
         for user_id in user_ids:
             upsert_user(conn, user_id, {}, now)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    for the rest of the session, after which ``asyncio.run`` cannot be called."""
+    items.sort(key=lambda item: "tests/web/" in item.nodeid.replace("\\", "/"))

@@ -57,6 +57,7 @@ from giftflow.wallet.purchases.service import PurchaseEvents, retry_provider_ref
 from giftflow.wallet.reports.routes import router as wallet_reports_router
 from giftflow.wallet.routes import router as wallet_router
 from giftflow.wallet.store.routes import router as store_router
+from giftflow.web.console.signin import FORM_PATHS
 from giftflow.web.routes import mount_web
 
 log = logging.getLogger("giftflow")
@@ -184,7 +185,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         redoc_url=None,
     )
     install_error_handlers(app)
-    install_request_limits(app, settings.max_request_bytes)
+    install_request_limits(app, settings.max_request_bytes, form_paths=FORM_PATHS)
     app.add_middleware(RequestMetrics)
     mount_web(app)
     for router in (

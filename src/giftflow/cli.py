@@ -361,7 +361,7 @@ def demo(
 ) -> None:
     """Seed a demo economy (creators, one live, viewers with coins bought in the sandbox) through
     the API, and print the URLs and tokens to try it. Safe to run again."""
-    from giftflow.demo import seed
+    from giftflow.demo import seed, signin_links
 
     with database():
         pass  # refuses an unmigrated database in one line
@@ -371,7 +371,7 @@ def demo(
         fail(str(exc))
     base = f"http://{host}:{port}"
     table = Table(title="giftflow demo", show_header=False)
-    table.add_row("live room", f"{base}/v1/lives/{result.live_id} (creator ava, on air)")
+    table.add_row("live room", f"{base}/live/{result.live_id} (creator ava, on air)")
     table.add_row("watch it", f"curl -N -H 'Accept: text/event-stream' "
                   f"{base}/v1/lives/{result.live_id}/events")  # fmt: skip
     table.add_row("gift as viewer-01", f"curl -X POST {base}/v1/lives/{result.live_id}/gifts "
@@ -383,6 +383,14 @@ def demo(
     table.add_row("viewers", ", ".join(f"{v} ({result.viewer_coins[v]:,} coins)"
                                        for v in result.viewers[:4]) + ", …")  # fmt: skip
     console.print(table)
+    settings = get_settings()
+    links = signin_links(settings, result, base)
+    console.print(
+        f"[bold]Sign in to the console[/bold] (links good for {settings.demo_link_minutes} "
+        "minutes, on a server started with GIFTFLOW_DEMO_SIGNIN=true, as `make run` does):"
+    )
+    for who, url in links.items():
+        console.print(f"  {who}: {url}", soft_wrap=True, highlight=False)
     console.print(f"VIEWER={result.viewer_token}", soft_wrap=True)
     console.print(f"CREATOR={result.creator_token}", soft_wrap=True)
     console.print(f"PLATFORM_KEY={result.platform_key}", soft_wrap=True)

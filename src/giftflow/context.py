@@ -13,6 +13,7 @@ from fastapi import Request
 from sqlalchemy import Engine
 
 from giftflow.auth.keycache import ApiKeyCache
+from giftflow.auth.sessions import SessionCache
 from giftflow.clock import Clock
 from giftflow.ledger.commands import Command
 from giftflow.ledger.idempotency import IdempotencyRequest, InFlightRegistry, Outcome
@@ -34,6 +35,7 @@ class AppContext:
     clock: Clock
     inflight: InFlightRegistry = field(default_factory=InFlightRegistry)
     api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
+    console_sessions: SessionCache = field(default_factory=SessionCache)
     policies: PolicySource = field(init=False)
     payments: dict[str, PaymentProvider] = field(init=False)
     payouts: dict[str, PayoutProvider] = field(init=False)

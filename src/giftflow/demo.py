@@ -17,6 +17,7 @@ from typing import Any
 
 from giftflow.api import create_app
 from giftflow.auth.apikeys import create_api_key
+from giftflow.auth.sessions import mint_demo_ticket
 from giftflow.auth.tokens import mint_user_token
 from giftflow.clock import SystemClock
 from giftflow.db import make_engine, unit_of_work
@@ -45,16 +46,17 @@ class DemoResult:
     viewer_token: str
     creator_token: str
     platform_key: str
+    admin_key_id: int
 
 
-def _key(settings: Settings, name: str, scopes: set[str]) -> str:
+def _key(settings: Settings, name: str, scopes: set[str]) -> tuple[str, int]:
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         with unit_of_work(engine) as conn:
-            plaintext, _ = create_api_key(conn, name, scopes, SystemClock().now())
+            plaintext, record = create_api_key(conn, name, scopes, SystemClock().now())
     finally:
         engine.dispose()
-    return plaintext
+    return plaintext, record.id
 
 
 def _ok(response: Any, *statuses: int) -> dict[str, Any]:
@@ -71,7 +73,8 @@ def seed(settings: Settings) -> DemoResult:
     if not settings.jwt_secret:
         raise RuntimeError("GIFTFLOW_JWT_SECRET is not set (make run writes one to .env).")
     suffix = secrets.token_hex(3)
-    platform = _key(settings, f"demo-platform-{suffix}", {"platform"})
+    platform, _ = _key(settings, f"demo-platform-{suffix}", {"platform"})
+    _, admin_key_id = _key(settings, f"demo-console-admin-{suffix}", {"admin"})
     clock = SystemClock()
 
     def token(user_id: str) -> str:
@@ -132,4 +135,21 @@ def seed(settings: Settings) -> DemoResult:
         viewer_token=token(VIEWERS[0]),
         creator_token=token("ava"),
         platform_key=platform,
+        admin_key_id=admin_key_id,
     )
+
+
+def signin_links(settings: Settings, result: DemoResult, base: str) -> dict[str, str]:
+    """One-click console sign-in links for a viewer, the live creator and an operator; a server
+    accepts them only with ``GIFTFLOW_DEMO_SIGNIN`` and for ``GIFTFLOW_DEMO_LINK_MINUTES``."""
+    now, minutes = SystemClock().now(), settings.demo_link_minutes
+
+    def link(next_path: str, **subject: Any) -> str:
+        ticket = mint_demo_ticket(settings.jwt_secret, now, minutes, next_path=next_path, **subject)
+        return f"{base}/signin/demo?ticket={ticket}"
+
+    return {
+        f"viewer ({result.viewers[0]})": link(f"/live/{result.live_id}", user_id=result.viewers[0]),
+        f"creator ({result.creators[0]})": link("/creator", user_id=result.creators[0]),
+        "admin": link("/admin", api_key_id=result.admin_key_id),
+    }

@@ -96,6 +96,11 @@ class Forbidden(GiftflowError):
     code, status, default_message = "forbidden", 403, "These credentials may not do this."
 
 
+class CsrfFailed(GiftflowError):
+    code, status = "csrf_failed", 403
+    default_message = "Send the console's CSRF token in X-CSRF-Token (or the form's csrf field)."
+
+
 class NotFound(GiftflowError):
     code, status, default_message = "not_found", 404, "No such resource."
 

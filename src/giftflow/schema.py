@@ -241,6 +241,8 @@ purchases = Table(
     Column("succeeded_at", UTCDateTime(), nullable=True),
     # giftflow refunded the coins; the provider has not yet confirmed paying the money back
     Column("provider_refund_due_at", UTCDateTime(), nullable=True),
+    # who paid, without the card: the provider's card fingerprint, or a keyed hash (sandbox)
+    Column("payment_fingerprint", String(64), nullable=True),
     UniqueConstraint("provider", "provider_ref"),
     CheckConstraint("coins > 0 AND price_minor > 0 AND bonus_coins >= 0", name="amounts"),
     CheckConstraint(
@@ -251,6 +253,7 @@ purchases = Table(
     Index(None, "user_id", "id"),
     Index(None, "state", "succeeded_at"),
     Index(None, "provider_refund_due_at"),
+    Index(None, "payment_fingerprint"),
 )
 
 # Per-user counters of the wallet: paid coins ever credited (where the next lot starts), paid
@@ -734,4 +737,88 @@ follower_series = Table(
     Column("at", UTCDateTime(), nullable=False),
     Column("follower_count", BigInteger, nullable=False),
     PrimaryKeyConstraint("user_id", "at"),
+)
+
+# --- operators and the console (issue 11) ---------------------------------------------------
+
+# Every admin action: who, what, when, and the resource before and after. Append-only: triggers
+# (migration 0009) refuse UPDATE and DELETE on both databases.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),  # "apikey:3 ops-key", "session:admin:3"
+    Column("action", String(100), nullable=False),  # "withdrawal.approve", "user.update"
+    Column("target", String(200), nullable=True),  # "withdrawal:12", "user:alice"
+    Column("method", String(8), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("request", Text, nullable=True),  # JSON body, secrets removed
+    Column("before", Text, nullable=True),  # JSON
+    Column("after", Text, nullable=True),  # JSON
+    Index(None, "at"),
+    Index(None, "target", "id"),
+)
+
+# A signal for an operator to look at; never acts on money by itself.
+fraud_flags = Table(
+    "fraud_flags",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(200), nullable=False),  # the user or users involved
+    Column("dedupe_key", String(200), nullable=False, unique=True),  # one flag per signal
+    Column("details", Text, nullable=False),  # JSON: the evidence, with transaction ids
+    Column("state", String(16), nullable=False, server_default="open"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Column("resolved_by", String(200), nullable=True),
+    Column("resolution", String(16), nullable=True),  # confirmed | dismissed
+    Column("note", String(1000), nullable=True),
+    CheckConstraint("state IN ('open', 'resolved')", name="state"),
+    Index(None, "state", "id"),
+)
+
+# Where a background job stands (the fraud scan's last transaction, the daily reconcile's day).
+job_state = Table(
+    "job_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+reconcile_runs = Table(
+    "reconcile_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("requested_by", String(200), nullable=False),  # an actor, or "schedule"
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("differences", Integer, nullable=True),
+    Column("report", Text, nullable=True),  # JSON: accounts checked, each difference
+    Column("error", String(500), nullable=True),
+    CheckConstraint(
+        "state IN ('queued', 'running', 'clean', 'differences', 'failed')", name="state"
+    ),
+)
+
+# A signed-in browser: the cookie holds a random token, the table its SHA-256 digest.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),  # user | admin
+    Column("user_id", String(64), nullable=True),
+    Column("api_key_id", Id, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    CheckConstraint(
+        "(kind = 'user' AND user_id IS NOT NULL) OR (kind = 'admin' AND api_key_id IS NOT NULL)",
+        name="subject",
+    ),
 )

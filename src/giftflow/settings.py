@@ -102,6 +102,17 @@ class Settings(BaseSettings):
         description="Freeze the objects alive at startup and collect garbage less often "
         "(`giftflow serve` turns it on: ~20% less CPU per gift, half the stream p99).",
     )
+    console_session_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="How long a console sign-in lasts."
+    )
+    demo_signin: bool = Field(
+        default=False,
+        description="Accept the one-click sign-in links `giftflow demo` prints (never in "
+        "production: anyone holding such a link is signed in; `make run` turns it on).",
+    )
+    demo_link_minutes: int = Field(
+        default=60, ge=1, le=24 * 60, description="How long a demo sign-in link is good for."
+    )
     log_level: str = Field(default="info")
 
 

@@ -16,6 +16,12 @@ class Principal:
     ident: str  # stable id used to scope idempotency keys: "apikey:3", "user:42"
     scopes: frozenset[str] = frozenset()
     user_id: str | None = None
+    name: str = ""  # an API key's name, for the audit log
+
+    @property
+    def actor(self) -> str:
+        """Who acted, as the audit log writes it: ``apikey:3 ops-key`` or ``user:alice``."""
+        return f"{self.ident} {self.name}" if self.name else self.ident
 
     def require_scope(self, *any_of: str) -> None:
         if self.kind != "api_key" or not self.scopes.intersection(any_of):

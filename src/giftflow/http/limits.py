@@ -19,6 +19,9 @@ request). For every HTTP request it
   cannot be stored as text);
 - then hands the body, unchanged, to the app.
 
+The console's sign-in and sign-out forms (``form_paths``) are the one exception: they may post
+``application/x-www-form-urlencoded`` (still size-limited).
+
 Why here, and what it costs: FastAPI 0.163 parses a body inside its route handler with the
 standard ``request.json()`` on a ``Request`` it makes itself, and offers no hook to hand it a
 parsed value short of a custom ``APIRoute`` class on every router. A middleware covers every route,
@@ -208,12 +211,18 @@ def is_json_media_type(content_type: str) -> bool:
     )
 
 
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+
 class RequestLimits:
     """Body size limit and strict JSON for every HTTP request, as a plain ASGI middleware."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, form_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.form_paths = form_paths  # HTML forms posted here may be urlencoded, not JSON
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -249,7 +258,9 @@ class RequestLimits:
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-        if body:
+        if body and not (
+            scope["path"] in self.form_paths and content_type.startswith(FORM_MEDIA_TYPE)
+        ):
             try:
                 if not is_json_media_type(content_type):
                     raise UnsupportedMediaType(content_type=content_type[:100])
@@ -291,6 +302,9 @@ def _replay(first: Message, receive: Receive) -> Receive:
     return replay
 
 
-def install_request_limits(app: FastAPI, max_body_bytes: int) -> None:
-    """Refuse bodies over ``max_body_bytes`` (413) and JSON that is not strict (400)."""
-    app.add_middleware(RequestLimits, max_body_bytes=max_body_bytes)
+def install_request_limits(
+    app: FastAPI, max_body_bytes: int, form_paths: frozenset[str] = frozenset()
+) -> None:
+    """Refuse bodies over ``max_body_bytes`` (413) and JSON that is not strict (400); the
+    console's ``form_paths`` may also take an urlencoded HTML form."""
+    app.add_middleware(RequestLimits, max_body_bytes=max_body_bytes, form_paths=form_paths)

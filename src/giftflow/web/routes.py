@@ -1,4 +1,5 @@
-"""The interactive API reference: Swagger UI, vendored from npm swagger-ui-dist 5.35."""
+"""The web: the console (``web/console``) and the API reference (Swagger UI, vendored from npm
+swagger-ui-dist 5.35), with the static files both use."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+
+from giftflow.web.console.pages import mount_console
 
 STATIC = Path(__file__).parent / "static"
 
@@ -25,6 +28,4 @@ def mount_web(app: FastAPI) -> None:
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
         )
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    mount_console(app)
