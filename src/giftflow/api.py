@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from giftflow import __version__, metrics
+from giftflow.audit import install_audit
 from giftflow.clock import Clock, SystemClock
 from giftflow.context import AppContext
 from giftflow.db import make_engine, sqlite_path
@@ -41,14 +42,22 @@ from giftflow.live.gifting.routes import router as gifting_router
 from giftflow.live.rooms.repository import room_state
 from giftflow.live.rooms.routes import router as lives_router
 from giftflow.live.rooms.service import combo_loop
+from giftflow.operations.audit.routes import router as audit_router
+from giftflow.operations.finance.routes import router as finance_router
+from giftflow.operations.fraud.routes import router as fraud_router
+from giftflow.operations.fraud.service import scan_for_fraud
+from giftflow.operations.reconcile.routes import router as reconcile_router
+from giftflow.operations.reconcile.service import reconcile_if_due
 from giftflow.operations.routes import router as operations_router
 from giftflow.payments.appstore_routes import router as appstore_webhooks_router
 from giftflow.payments.routes import router as webhooks_router
+from giftflow.policy.routes import admin_router as policy_admin_router
 from giftflow.policy.routes import router as policy_router
 from giftflow.process_lock import SqliteProcessLock
 from giftflow.realtime.routes import router as realtime_router
 from giftflow.settings import Settings, get_settings
 from giftflow.transfers.routes import router as transfers_router
+from giftflow.users.routes import admin_router as users_admin_router
 from giftflow.users.routes import router as users_router
 from giftflow.wallet.guardians.routes import router as guardians_router
 from giftflow.wallet.items.routes import router as items_router
@@ -75,6 +84,9 @@ async def _maintenance(ctx: AppContext, every: float) -> None:
             await ctx.writer.submit(ExpirePending())
             if rounds % 6 == 0:
                 await run_payouts(ctx)  # submit approved withdrawals, poll the providers
+                await scan_for_fraud(ctx)  # flags for review, from what happened since
+            if rounds % 60 == 0:
+                await reconcile_if_due(ctx)  # once a day, and the Prometheus gauge
             if rounds % 60 == 0:
                 await ctx.writer.submit(PurgeIdempotencyKeys(retention))
                 await retry_provider_refunds(ctx, older_than=timedelta(minutes=1))
@@ -187,7 +199,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_error_handlers(app)
     install_request_limits(app, settings.max_request_bytes, form_paths=FORM_PATHS)
     app.add_middleware(RequestMetrics)
-    mount_web(app)
+    install_audit(app)
     for router in (
         # first: the hot path (FastAPI tries routes in order; ~75 before it cost ~165 µs a gift)
         gifting_router,
@@ -212,8 +224,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lives_router,
         *engagement.ROUTERS,
         realtime_router,
+        users_admin_router,
+        policy_admin_router,
+        finance_router,
+        fraud_router,
+        reconcile_router,
+        audit_router,
     ):
         app.include_router(router)
+    mount_web(app)  # the console's pages and static files, after the API's routes
     engagement.install()
     install_openapi(app)
     return app

@@ -19,3 +19,6 @@ def get_policy(
 ) -> PolicyOut:
     """The active economy policy (``GIFTFLOW_POLICY_PROFILE``), with its version label."""
     return service.policy_document(ctx)
+
+
+admin_router = APIRouter(prefix="/v1/admin", tags=["policy"])

@@ -38,3 +38,6 @@ def read_user(
     """A user's profile: platform/admin keys, or the user themself."""
     principal.require_owner_or_scope(user_id, "platform", "admin")
     return service.read_user(ctx, user_id)
+
+
+admin_router = APIRouter(prefix="/v1/admin", tags=["users"])
