@@ -391,6 +391,14 @@ def demo(
     )
     for who, url in links.items():
         console.print(f"  {who}: {url}", soft_wrap=True, highlight=False)
+    if result.totp_secret:
+        console.print(
+            f"Ava's authenticator secret (for withdrawals): {result.totp_secret} — add it to an "
+            'authenticator app, or print a code with: .venv/bin/python -c "import pyotp; '
+            f"print(pyotp.TOTP('{result.totp_secret}').now())\"",
+            soft_wrap=True,
+            highlight=False,
+        )
     console.print(f"VIEWER={result.viewer_token}", soft_wrap=True)
     console.print(f"CREATOR={result.creator_token}", soft_wrap=True)
     console.print(f"PLATFORM_KEY={result.platform_key}", soft_wrap=True)
