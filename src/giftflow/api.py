@@ -46,6 +46,7 @@ from giftflow.operations.audit.routes import router as audit_router
 from giftflow.operations.finance.routes import router as finance_router
 from giftflow.operations.fraud.routes import router as fraud_router
 from giftflow.operations.fraud.service import scan_for_fraud
+from giftflow.operations.reconcile import service as reconcile_service
 from giftflow.operations.reconcile.routes import router as reconcile_router
 from giftflow.operations.reconcile.service import reconcile_if_due
 from giftflow.operations.routes import router as operations_router
@@ -159,6 +160,7 @@ async def _running(app: FastAPI, settings: Settings, clock: Clock) -> AsyncItera
     await ctx.realtime.start()
     app.state.giftflow = ctx
     app.state.payment_sink = PurchaseEvents(ctx)
+    await asyncio.to_thread(reconcile_service.load_gauges, ctx)  # what the last run found
     tasks = [asyncio.create_task(combo_loop(ctx))]
     if settings.engagement_tick_ms:
         tasks.append(
@@ -171,6 +173,7 @@ async def _running(app: FastAPI, settings: Settings, clock: Clock) -> AsyncItera
     finally:
         for task in tasks:
             task.cancel()
+        await asyncio.to_thread(reconcile_service.wait, ctx, 30)  # a running reconcile ends
         await asyncio.to_thread(writer.stop)
         await ctx.realtime.stop()
         engine.dispose()

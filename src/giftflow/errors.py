@@ -331,6 +331,11 @@ class LedgerWriteFailed(GiftflowError):
     default_message = "The write could not be committed; it may be retried with the same key."
 
 
+class FlagAlreadyResolved(GiftflowError):
+    code, status = "flag_already_resolved", 409
+    default_message = "This fraud flag is already resolved (details say how and by whom)."
+
+
 def all_error_classes() -> list[type[GiftflowError]]:
     """Every concrete error class, for docs and tests."""
     seen: list[type[GiftflowError]] = []
@@ -340,3 +345,15 @@ def all_error_classes() -> list[type[GiftflowError]]:
         seen.append(cls)
         stack.extend(cls.__subclasses__())
     return sorted(seen, key=lambda c: (c.status, c.code))
+
+
+# --- operators: policy versions (issue 11) ---------------------------------------------------
+class PolicyVersionExists(GiftflowError):
+    code, status = "policy_version_exists", 409
+    default_message = "This policy version is already stored; versions are immutable."
+
+
+# --- LIVE engagement (issue 10) ---------------------------------------------------------------
+class GoalLimitReached(GiftflowError):
+    code, status = "goal_limit_reached", 409
+    default_message = "This live already has the most goals the policy allows (details.maximum)."

@@ -25,3 +25,24 @@ WRITER_BATCH_SECONDS = Histogram(
 HTTP_REQUESTS = Counter(
     "giftflow_http_requests_total", "HTTP requests served.", ["method", "route", "status"]
 )
+
+# --- operators: reconcile and the audit log (issue 11) ----------------------------------------
+RECONCILE_DIFFERENCES = Gauge(
+    "giftflow_reconcile_differences",
+    "Differences the last finished reconcile found (a failed run leaves the previous value).",
+)
+RECONCILE_LAST_RUN = Gauge(
+    "giftflow_reconcile_last_run_timestamp_seconds",
+    "When the last reconcile run finished (Unix time), whatever its outcome.",
+)
+RECONCILE_CLEAN = Gauge(
+    "giftflow_reconcile_clean",
+    "1 if the last reconcile run found the ledger clean, 0 if it found differences or failed.",
+)
+AUDIT_WRITE_FAILURES = Counter(
+    "giftflow_audit_write_failures_total", "Audit log rows that could not be written."
+)
+
+# Fraud signals waiting for an operator, by kind (set by each fraud scan and each resolve from
+# the database's count, so every process reports the same numbers).
+FRAUD_FLAGS_OPEN = Gauge("giftflow_fraud_flags_open", "Open fraud flags, by kind.", ["kind"])

@@ -56,7 +56,9 @@ def is_value_route(method: str, path: str) -> bool:
     joining a live, second-factor and payout-method changes (no value moves; each is safe to
     repeat, refused when repeated, or guarded by a single-use code), and an operator's payout
     retry (it re-asks the provider under the withdrawal's own id, which is the idempotency key
-    for good)."""
+    for good), and the operators' bookkeeping: publishing a policy version (a repeat is 409),
+    validating one (stores nothing), starting a reconcile (a repeat returns the running one),
+    scanning for fraud and resolving a flag (a repeat is 409)."""
     if path.startswith(("/v1/webhooks/", "/v1/guardians/")) or path in (
         "/v1/admin/items",
         "/v1/admin/gifts",
@@ -68,6 +70,11 @@ def is_value_route(method: str, path: str) -> bool:
         "/v1/creator/totp/verify",
         "/v1/payout-methods",
         "/v1/admin/withdrawals/{withdrawal_id}/retry",
+        "/v1/admin/policies",
+        "/v1/admin/policies/validate",
+        "/v1/admin/reconcile",
+        "/v1/admin/flags/scan",
+        "/v1/admin/flags/{flag_id}/resolve",
     ):
         return False
     return method == "POST" and path.startswith("/v1/")

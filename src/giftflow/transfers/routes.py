@@ -10,6 +10,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from giftflow.audit import audited
+from giftflow.audit.loaders import pending_transfer_of, transaction_of
 from giftflow.auth.deps import require_scope
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
@@ -34,7 +36,13 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/transfers", status_code=201, response_model=TransactionOut, responses=REFUSALS)
+@router.post(
+    "/transfers",
+    status_code=201,
+    response_model=TransactionOut,
+    responses=REFUSALS,
+    dependencies=[Depends(audited("transfer.create"))],
+)
 async def create_transfer(
     body: TransferIn,
     request: Request,
@@ -52,6 +60,9 @@ async def create_transfer(
     status_code=201,
     response_model=TransactionOut,
     responses=REFUSALS,
+    dependencies=[
+        Depends(audited("transaction.reverse", "transaction:{txn_id}", transaction_of("txn_id")))
+    ],
 )
 async def reverse_transaction(
     txn_id: str,
@@ -73,7 +84,13 @@ def get_transaction(
     return TransactionOut.model_validate(service.transaction(ctx, parse_id(txn_id)))
 
 
-@router.post("/pending-transfers", status_code=201, response_model=PendingOut, responses=REFUSALS)
+@router.post(
+    "/pending-transfers",
+    status_code=201,
+    response_model=PendingOut,
+    responses=REFUSALS,
+    dependencies=[Depends(audited("pending_transfer.create"))],
+)
 async def create_pending(
     body: PendingIn,
     request: Request,
@@ -90,7 +107,18 @@ ResolveAction = Literal["post", "void"]
 
 
 @router.post(
-    "/pending-transfers/{pending_id}/{action}", response_model=PendingOut, responses=REFUSALS
+    "/pending-transfers/{pending_id}/{action}",
+    response_model=PendingOut,
+    responses=REFUSALS,
+    dependencies=[
+        Depends(
+            audited(
+                "pending_transfer.{action}",
+                "pending_transfer:{pending_id}",
+                pending_transfer_of("pending_id"),
+            )
+        )
+    ],
 )
 async def resolve_pending(
     pending_id: str,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from giftflow.db import upsert_insert
-from giftflow.schema import follower_series, users
+from giftflow.ledger.read_repository import balances, held_by_pending
+from giftflow.schema import follower_series, guardian_links, users, wallet_state
 
 
 def get_user(conn: Connection, user_id: str, *, lock: bool = False) -> dict[str, Any] | None:
@@ -49,3 +50,46 @@ def _record_followers(conn: Connection, user_id: str, at: datetime, count: int) 
             index_elements=["user_id", "at"], set_={"follower_count": stmt.excluded.follower_count}
         )
     )
+
+
+# --- the back office's reads ------------------------------------------------------------------
+def search_users(
+    conn: Connection, q: str | None, *, limit: int, after_id: str | None
+) -> list[dict[str, Any]]:
+    """Users by id; with ``q``, those whose id or display name starts with it (the display
+    name without regard to case)."""
+    stmt = select(users)
+    if q:
+        stmt = stmt.where(
+            or_(
+                users.c.id.startswith(q, autoescape=True),
+                func.lower(users.c.display_name).startswith(q.lower(), autoescape=True),
+            )
+        )
+    if after_id is not None:
+        stmt = stmt.where(users.c.id > after_id)
+    rows = conn.execute(stmt.order_by(users.c.id).limit(limit)).mappings()
+    return [dict(r) for r in rows]
+
+
+def links_of(conn: Connection, user_id: str) -> list[dict[str, Any]]:
+    """Guardian links where the user is the guardian or the ward, oldest first."""
+    rows = conn.execute(
+        select(guardian_links)
+        .where((guardian_links.c.guardian_id == user_id) | (guardian_links.c.ward_id == user_id))
+        .order_by(guardian_links.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def money_of(conn: Connection, user_id: str) -> tuple[list[tuple[str, str, int]], dict[str, int]]:
+    """The user's accounts (path, asset, balance) and, per asset, what pending transfers hold."""
+    return balances(conn, owner_id=user_id), held_by_pending(conn, user_id)
+
+
+def spending_freeze(conn: Connection, user_id: str) -> str | None:
+    """Why the wallet may not spend (an open or owed chargeback), if it may not."""
+    found: str | None = conn.execute(
+        select(wallet_state.c.frozen_reason).where(wallet_state.c.user_id == user_id)
+    ).scalar_one_or_none()
+    return found

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 
+from giftflow.audit import audited
+from giftflow.audit.loaders import row_of
 from giftflow.auth.deps import get_principal, require_scope
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
 from giftflow.http.fields import UserIdPath
 from giftflow.users import service
-from giftflow.users.schemas import UserIn, UserOut
+from giftflow.users.schemas import AdminUserOut, UserIn, UserOut, UserPatchIn, UsersPage
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
@@ -40,4 +42,47 @@ def read_user(
     return service.read_user(ctx, user_id)
 
 
-admin_router = APIRouter(prefix="/v1/admin", tags=["users"])
+admin_router = APIRouter(prefix="/v1/admin", tags=["admin: users"])
+admin = require_scope("admin")
+
+
+@admin_router.get("/users", response_model=UsersPage)
+def search_users(
+    q: str | None = Query(
+        default=None,
+        max_length=100,
+        description="Users whose id, or display name (any case), starts with this.",
+    ),
+    limit: int = Query(default=50, ge=1, le=200),
+    cursor: str | None = Query(default=None, max_length=64, description="`next_cursor`."),
+    _: Principal = Depends(admin),
+    ctx: AppContext = Depends(get_context),
+) -> UsersPage:
+    """Users by id, optionally searched by the start of their id or display name."""
+    return service.search(ctx, q or None, limit, cursor)
+
+
+@admin_router.get("/users/{user_id}", response_model=AdminUserOut)
+def admin_user(
+    user_id: UserIdPath, _: Principal = Depends(admin), ctx: AppContext = Depends(get_context)
+) -> AdminUserOut:
+    """A user's profile with their guardian links (either side), every account balance, what
+    pending transfers hold, and whether spending is frozen by a chargeback."""
+    return service.admin_view(ctx, user_id)
+
+
+@admin_router.patch(
+    "/users/{user_id}",
+    response_model=UserOut,
+    dependencies=[Depends(audited("user.update", "user:{user_id}", row_of("users", "user_id")))],
+)
+def update_user(
+    user_id: UserIdPath,
+    body: UserPatchIn,
+    _: Principal = Depends(admin),
+    ctx: AppContext = Depends(get_context),
+) -> UserOut:
+    """Set `kyc_status`, `frozen` or `age_verified` (omitted fields keep their value); 404 for
+    a user the platform never created. Freezing takes effect at once: the user's lives are no
+    longer eligible for gifts and they can send none."""
+    return service.update(ctx, user_id, body)

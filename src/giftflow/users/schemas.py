@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 
 from giftflow.clock import rfc3339
 from giftflow.http.fields import Text
+from giftflow.http.schemas import AmountOut, StrictModel
 from giftflow.money.amounts import MAX_AMOUNT
 
 KycStatus = Literal["unverified", "pending", "verified", "rejected"]
@@ -64,3 +65,56 @@ class UserOut(BaseModel):
             created_at=rfc3339(row["created_at"]),
             updated_at=rfc3339(row["updated_at"]),
         )
+
+
+class UserPatchIn(StrictModel):
+    """What an operator may change: fields left out keep their value (``null`` is refused)."""
+
+    kyc_status: KycStatus | None = None
+    frozen: StrictBool | None = Field(
+        default=None,
+        description="Frozen: the user's lives are not eligible, and they can send no gifts.",
+    )
+    age_verified: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _no_null(self) -> UserPatchIn:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class GuardianLinkOut(BaseModel):
+    id: str
+    object: str = "guardian_link"
+    role: Literal["guardian", "ward"] = Field(description="The user's side of the link.")
+    guardian_id: str
+    ward_id: str
+    purchases_enabled: bool
+    daily_cap_coins: int | None
+    created_at: str
+    updated_at: str
+
+
+class AccountBalanceOut(AmountOut):
+    path: str
+
+
+class AdminUserOut(UserOut):
+    guardian_links: list[GuardianLinkOut]
+    balances: list[AccountBalanceOut] = Field(
+        description="Every account of the user (shards summed), by path."
+    )
+    held: list[AmountOut] = Field(
+        description="Per asset, what pending transfers reserve (e.g. a withdrawal in flight)."
+    )
+    spending_frozen: str | None = Field(
+        description="Why the wallet may not spend (a chargeback open or owed), else null."
+    )
+
+
+class UsersPage(BaseModel):
+    object: str = "list"
+    data: list[UserOut]
+    next_cursor: str | None

@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from giftflow.audit import audited
+from giftflow.audit.loaders import balances_of
 from giftflow.auth.deps import get_principal, require_scope, require_user
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
@@ -62,6 +64,9 @@ def creator_earnings(
     response_model=ClawbackOut,
     responses=REFUSALS,
     tags=["admin: earnings"],
+    dependencies=[
+        Depends(audited("creator.clawback", "user:{creator_id}", balances_of("creator_id")))
+    ],
 )
 async def claw_back(
     body: ClawbackIn,

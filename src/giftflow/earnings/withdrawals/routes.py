@@ -16,6 +16,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from giftflow.audit import audited
+from giftflow.audit.loaders import row_of
 from giftflow.auth.deps import require_scope, require_user
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
@@ -44,6 +46,7 @@ ProviderPath = Annotated[
     str, Path(pattern=r"^[a-z0-9_\-]{1,32}$", description="The payout provider: sandbox, paypal.")
 ]
 admin = require_scope("admin")
+WITHDRAWAL = row_of("withdrawals", "withdrawal_id")  # the audit log's "before"
 REFUSALS: dict[int | str, dict[str, Any]] = {
     404: {"description": "not_found: the payout method is not one of the caller's."},
     409: {
@@ -176,6 +179,7 @@ def one(
     response_model=WithdrawalOut,
     responses=TRANSITION_REFUSALS,
     tags=["admin: withdrawals"],
+    dependencies=[Depends(audited("withdrawal.approve", "withdrawal:{withdrawal_id}", WITHDRAWAL))],
 )
 async def approve(
     withdrawal_id: ObjectIdPath,
@@ -197,6 +201,7 @@ async def approve(
     response_model=WithdrawalOut,
     responses=TRANSITION_REFUSALS,
     tags=["admin: withdrawals"],
+    dependencies=[Depends(audited("withdrawal.reject", "withdrawal:{withdrawal_id}", WITHDRAWAL))],
 )
 async def reject(
     withdrawal_id: ObjectIdPath,
@@ -217,6 +222,7 @@ async def reject(
     response_model=WithdrawalOut,
     responses=TRANSITION_REFUSALS,
     tags=["admin: withdrawals"],
+    dependencies=[Depends(audited("withdrawal.retry", "withdrawal:{withdrawal_id}", WITHDRAWAL))],
 )
 async def retry(
     withdrawal_id: ObjectIdPath,

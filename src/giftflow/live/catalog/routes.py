@@ -22,6 +22,8 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from giftflow.audit import audited
+from giftflow.audit.loaders import row_of
 from giftflow.auth.deps import get_principal, require_scope
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
@@ -39,6 +41,7 @@ from giftflow.live.catalog.schemas import (
 
 router = APIRouter(prefix="/v1", tags=["gifts"])
 admin = require_scope("admin")
+GIFT = row_of("gifts", "gift_id")  # the audit log's "before"
 
 CACHE_CONTROL = "private, no-cache"
 REGION = Query(
@@ -133,7 +136,13 @@ def get_gift(
 
 
 # --- operators ---------------------------------------------------------------------------------
-@router.post("/admin/gifts", status_code=201, response_model=GiftOut, tags=["admin: gifts"])
+@router.post(
+    "/admin/gifts",
+    status_code=201,
+    response_model=GiftOut,
+    tags=["admin: gifts"],
+    dependencies=[Depends(audited("gift.create"))],
+)
 def create_gift(
     body: GiftIn, _: Principal = Depends(admin), ctx: AppContext = Depends(get_context)
 ) -> GiftOut:
@@ -142,7 +151,12 @@ def create_gift(
     return service.create(ctx, body)
 
 
-@router.put("/admin/gifts/{gift_id}", response_model=GiftOut, tags=["admin: gifts"])
+@router.put(
+    "/admin/gifts/{gift_id}",
+    response_model=GiftOut,
+    tags=["admin: gifts"],
+    dependencies=[Depends(audited("gift.update", "gift:{gift_id}", GIFT))],
+)
 def update_gift(
     gift_id: str,
     body: GiftUpdateIn,
@@ -163,7 +177,12 @@ def list_all_gifts(
     return GiftsOut(data=service.all_gifts(ctx))
 
 
-@router.delete("/admin/gifts/{gift_id}", response_model=GiftOut, tags=["admin: gifts"])
+@router.delete(
+    "/admin/gifts/{gift_id}",
+    response_model=GiftOut,
+    tags=["admin: gifts"],
+    dependencies=[Depends(audited("gift.deactivate", "gift:{gift_id}", GIFT))],
+)
 def deactivate_gift(
     gift_id: str, _: Principal = Depends(admin), ctx: AppContext = Depends(get_context)
 ) -> GiftOut:

@@ -13,6 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from giftflow.audit import audited
+from giftflow.audit.loaders import row_of
 from giftflow.auth.deps import get_principal, require_scope, require_user
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
@@ -35,7 +37,13 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/admin/items", status_code=201, response_model=ItemOut, tags=["admin: items"])
+@router.post(
+    "/admin/items",
+    status_code=201,
+    response_model=ItemOut,
+    tags=["admin: items"],
+    dependencies=[Depends(audited("item.create"))],
+)
 def create_item(
     body: ItemIn, _: Principal = Depends(admin), ctx: AppContext = Depends(get_context)
 ) -> ItemOut:
@@ -44,7 +52,12 @@ def create_item(
     return service.create(ctx, body)
 
 
-@router.put("/admin/items/{item_id}", response_model=ItemOut, tags=["admin: items"])
+@router.put(
+    "/admin/items/{item_id}",
+    response_model=ItemOut,
+    tags=["admin: items"],
+    dependencies=[Depends(audited("item.update", "item:{item_id}", row_of("items", "item_id")))],
+)
 def update_item(
     item_id: str,
     body: ItemUpdateIn,

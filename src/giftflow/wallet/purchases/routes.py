@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from giftflow.audit import audited
+from giftflow.audit.loaders import row_of
 from giftflow.auth.deps import get_principal, require_scope, require_user
 from giftflow.auth.principal import Principal
 from giftflow.clock import rfc3339
@@ -33,6 +35,7 @@ from giftflow.wallet.purchases.schemas import (
 
 router = APIRouter(prefix="/v1", tags=["purchases"])
 admin = require_scope("admin")
+PURCHASE = row_of("purchases", "purchase_id")  # the audit log's "before"
 REFUSALS: dict[int | str, dict[str, Any]] = {
     402: {"description": "payment_declined"},
     409: {"description": "Refused (cap_exceeded, age_restricted, refund_not_allowed, …)"},
@@ -79,7 +82,12 @@ def get_purchase(
     return PurchaseOut(**service.get(ctx, parse_id(purchase_id), owner))
 
 
-@router.post("/purchases/{purchase_id}/refund", response_model=PurchaseOut, responses=REFUSALS)
+@router.post(
+    "/purchases/{purchase_id}/refund",
+    response_model=PurchaseOut,
+    responses=REFUSALS,
+    dependencies=[Depends(audited("purchase.refund", "purchase:{purchase_id}", PURCHASE))],
+)
 async def refund_purchase(
     purchase_id: str,
     body: RefundIn,
@@ -101,6 +109,7 @@ async def refund_purchase(
     "/admin/purchases/{purchase_id}/dispute",
     response_model=EventResultOut,
     tags=["admin: disputes"],
+    dependencies=[Depends(audited("purchase.dispute", "purchase:{purchase_id}", PURCHASE))],
 )
 async def sandbox_dispute(
     purchase_id: str,
@@ -149,6 +158,9 @@ def list_disputes(
     response_model=SettledOut,
     tags=["admin: disputes"],
     responses=REFUSALS,
+    dependencies=[
+        Depends(audited("dispute.settle", "dispute:{dispute_id}", row_of("disputes", "dispute_id")))
+    ],
 )
 async def settle_dispute(
     dispute_id: str,

@@ -55,6 +55,7 @@ from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from giftflow.schema import accounts, postings, purchases, transactions, wallet_state
 from giftflow.wallet.purchases.commands import ISSUED, REVENUE, STORE_FEES, WRITEOFFS
+from giftflow.wallet.purchases.repository import PurchaseRow, purchase_row
 
 # the transaction kinds of the purchases feature (src/giftflow/wallet/purchases/commands.py)
 PURCHASE = "purchase"
@@ -346,3 +347,37 @@ def bonus_outstanding(conn: Connection) -> int:
         ).where(accounts.c.path.like(BONUS), accounts.c.asset == COIN)
     ).one()
     return _joined(high, low)
+
+
+# --- the back office's purchase list ---------------------------------------------------------
+def list_all_purchases(
+    conn: Connection,
+    *,
+    state: str | None,
+    user_id: str | None,
+    limit: int,
+    before_id: int | None,
+) -> tuple[list[PurchaseRow], dict[str, int]]:
+    """Every user's purchases, newest first, filtered by state and buyer; and each buyer's
+    ``paid_spent`` (what is left of a lot follows from it)."""
+    stmt = select(purchases)
+    if state is not None:
+        stmt = stmt.where(purchases.c.state == state)
+    if user_id is not None:
+        stmt = stmt.where(purchases.c.user_id == user_id)
+    if before_id is not None:
+        stmt = stmt.where(purchases.c.id < before_id)
+    rows = [
+        purchase_row(r)
+        for r in conn.execute(stmt.order_by(purchases.c.id.desc()).limit(limit)).mappings()
+    ]
+    buyers = sorted({r.user_id for r in rows})
+    spent: dict[str, int] = {}
+    if buyers:
+        found = conn.execute(
+            select(wallet_state.c.user_id, wallet_state.c.paid_spent).where(
+                wallet_state.c.user_id.in_(buyers)
+            )
+        )
+        spent = {uid: int(n) for uid, n in found}
+    return rows, spent

@@ -11,7 +11,11 @@ from fastapi.responses import JSONResponse, Response
 from giftflow.auth.deps import require_scope
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
+from giftflow.http.ids import parse_cursor
 from giftflow.http.negotiation import CSV, wants_csv
+from giftflow.ids import USER_ID_CHARS
+from giftflow.wallet.purchases.schemas import PurchasesPage
+from giftflow.wallet.purchases.states import PurchaseState
 from giftflow.wallet.reports import service
 from giftflow.wallet.reports.schemas import WalletReportOut
 
@@ -48,3 +52,25 @@ def wallet_report(
         )
     out = service.report_out(report)
     return JSONResponse(out.model_dump(mode="json", by_alias=True))
+
+
+@router.get("/admin/purchases", response_model=PurchasesPage, tags=["admin: purchases"])
+def all_purchases(
+    state: PurchaseState | None = Query(default=None, description="Only this state."),
+    user_id: str | None = Query(
+        default=None, pattern=f"^{USER_ID_CHARS}$", description="Only this buyer's."
+    ),
+    limit: int = Query(default=50, ge=1, le=200),
+    cursor: str | None = Query(default=None, max_length=18),
+    _: Principal = Depends(admin),
+    ctx: AppContext = Depends(get_context),
+) -> PurchasesPage:
+    """Every user's purchases, newest first (`state=disputed` for open chargebacks,
+    `user_id=` for one buyer), each as `GET /v1/purchases/{id}` shows it."""
+    return service.purchases_page(
+        ctx,
+        state=state.value if state is not None else None,
+        user_id=user_id,
+        limit=limit,
+        before_id=parse_cursor(cursor),
+    )

@@ -40,6 +40,8 @@ from giftflow.context import AppContext
 from giftflow.errors import ValidationFailed
 from giftflow.http.schemas import AmountOut
 from giftflow.money.amounts import amount_view
+from giftflow.wallet.purchases.schemas import PurchaseOut, PurchasesPage
+from giftflow.wallet.purchases.views import purchase_view
 from giftflow.wallet.reports import repository
 from giftflow.wallet.reports.repository import (
     COIN,
@@ -372,3 +374,26 @@ def report_csv(report: Report) -> str:
         }
     )
     return out.getvalue()
+
+
+# --- the back office's purchase list ---------------------------------------------------------
+def purchases_page(
+    ctx: AppContext,
+    *,
+    state: str | None,
+    user_id: str | None,
+    limit: int,
+    before_id: int | None,
+) -> PurchasesPage:
+    """Every user's purchases, newest first, each as ``GET /v1/purchases/{id}`` shows it
+    (with what is left of its lot)."""
+    with ctx.engine.connect() as conn:
+        rows, spent = repository.list_all_purchases(
+            conn, state=state, user_id=user_id, limit=limit + 1, before_id=before_id
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return PurchasesPage(
+        data=[PurchaseOut(**purchase_view(r, spent.get(r.user_id, 0))) for r in rows],
+        next_cursor=str(rows[-1].id) if more else None,
+    )
