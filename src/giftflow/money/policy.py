@@ -237,6 +237,88 @@ class BonusRules(Strict):
     campaigns: list[Campaign] = Field(default_factory=list)
 
 
+# --- fraud signals: thresholds of the detectors (docs/fraud.md) ------------------------------
+# Detectors only raise flags for an operator; nothing here moves money or freezes anyone.
+MAX_WINDOW_HOURS = 24 * 90  # the longest look-back a detector may ask for (bounded queries)
+
+
+class RingRules(Strict):
+    """Gifting rings: users gifting each other in a cycle (A→B→A, A→B→C→A)."""
+
+    enabled: bool = True
+    max_length: int = Field(
+        default=3, ge=2, le=4, description="Longest cycle looked for (2: A→B→A only)."
+    )
+    min_coins: int = Field(
+        default=1000,
+        ge=1,
+        le=MAX_AMOUNT,
+        description="Every edge of the cycle carries at least this many coins in the window.",
+    )
+    window_hours: int = Field(default=24, ge=1, le=MAX_WINDOW_HOURS)
+
+
+class NewAccountBurstRules(Strict):
+    """Bursts from new accounts: a young account gifting a lot in a short time."""
+
+    enabled: bool = True
+    account_age_hours: int = Field(
+        default=24, ge=1, le=MAX_WINDOW_HOURS, description="An account this young is new."
+    )
+    window_minutes: int = Field(default=60, ge=1, le=MAX_WINDOW_HOURS * 60)
+    max_coins: int = Field(
+        default=5000, ge=1, le=MAX_AMOUNT, description="More coins than this in the window fire."
+    )
+    max_gifts: int = Field(
+        default=200,
+        ge=1,
+        le=1_000_000,
+        description="More gift sends (requests, whatever their count) than this fire.",
+    )
+
+    @model_validator(mode="after")
+    def _window_within_youth(self) -> NewAccountBurstRules:
+        if self.window_minutes > self.account_age_hours * 60:
+            raise ValueError(
+                f"window_minutes ({self.window_minutes}) is longer than an account stays new "
+                f"(account_age_hours = {self.account_age_hours})"
+            )
+        return self
+
+
+class RefundAfterGiftingRules(Strict):
+    """A refund or chargeback of a purchase soon after its buyer gifted heavily."""
+
+    enabled: bool = True
+    within_hours: int = Field(default=48, ge=1, le=MAX_WINDOW_HOURS)
+    min_gifted_coins: int = Field(default=1000, ge=1, le=MAX_AMOUNT)
+
+
+class SharedFingerprintRules(Strict):
+    """Many accounts paying with one payment fingerprint (card)."""
+
+    enabled: bool = True
+    min_users: int = Field(
+        default=3, ge=2, le=1000, description="Distinct users paying with one card that fire."
+    )
+    window_days: int = Field(default=30, ge=1, le=MAX_WINDOW_HOURS // 24)
+
+
+class MethodChangeRules(Strict):
+    """A withdrawal requested soon after a payout method was added or changed."""
+
+    enabled: bool = True
+    within_hours: int = Field(default=72, ge=1, le=MAX_WINDOW_HOURS)
+
+
+class FraudRules(Strict):
+    rings: RingRules = Field(default_factory=RingRules)
+    new_account_bursts: NewAccountBurstRules = Field(default_factory=NewAccountBurstRules)
+    refund_after_gifting: RefundAfterGiftingRules = Field(default_factory=RefundAfterGiftingRules)
+    shared_fingerprint: SharedFingerprintRules = Field(default_factory=SharedFingerprintRules)
+    withdrawal_after_method_change: MethodChangeRules = Field(default_factory=MethodChangeRules)
+
+
 class Policy(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{0,63}$")
     version: int = Field(ge=1)
@@ -257,6 +339,7 @@ class Policy(Strict):
     leaderboards: LeaderboardRules = Field(default_factory=LeaderboardRules)
     battles: BattleRules = Field(default_factory=BattleRules)
     subscriptions: SubscriptionRules = Field(default_factory=SubscriptionRules)
+    fraud: FraudRules = Field(default_factory=FraudRules)
 
     @field_validator("effective_from")
     @classmethod

@@ -29,6 +29,9 @@ class ProviderEvent:
     amount_minor: int | None
     currency: str | None
     payload: str  # the verified raw body, kept for audit
+    # the card's fingerprint when the provider reports it (Stripe: the charge's
+    # payment_method_details.card.fingerprint); the wallet stores it on the purchase
+    payment_fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

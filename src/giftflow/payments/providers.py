@@ -30,6 +30,9 @@ class PaymentStart:
     client_secret: str | None = None  # for the buyer's app (Stripe)
     failure_reason: str | None = None
     dispute_later: bool = False  # sandbox card 4000 0000 0000 0259
+    # who paid, without the card: a keyed hash of the card (sandbox) or the provider's own
+    # card fingerprint when it reports one at this point (None otherwise); see docs/fraud.md
+    payment_fingerprint: str | None = None
 
 
 class PaymentProvider(Protocol):

@@ -4,7 +4,8 @@
 ``sandbox,stripe,appstore``) lists the providers a purchase may name. A listed provider is built
 only when it is configured:
 
-- ``sandbox``: always (embedded, nothing to configure);
+- ``sandbox``: always (embedded, nothing to configure; its card fingerprints are keyed with
+  ``GIFTFLOW_SECRETS_KEY``, else ``GIFTFLOW_JWT_SECRET``);
 - ``stripe``: only with both ``GIFTFLOW_STRIPE_API_KEY`` and ``GIFTFLOW_STRIPE_WEBHOOK_SECRET``;
   it talks to ``GIFTFLOW_STRIPE_API_BASE``;
 - ``appstore``: ``AppStoreProvider`` (``payments/appstore.py``), only with
@@ -22,13 +23,14 @@ from collections.abc import Callable, Mapping
 from giftflow.errors import UnknownProvider
 from giftflow.payments.appstore import AppStoreProvider
 from giftflow.payments.providers import PaymentProvider
-from giftflow.payments.sandbox import SandboxProvider
+from giftflow.payments.sandbox import SandboxProvider, fingerprint_key
 from giftflow.payments.stripe_provider import StripeProvider
 from giftflow.settings import Settings
 
 
 def _sandbox(settings: Settings) -> PaymentProvider | None:
-    return SandboxProvider()
+    """The sandbox, fingerprinting cards with the server's secret (docs/fraud.md)."""
+    return SandboxProvider(fingerprint_key(settings.secrets_key, settings.jwt_secret))
 
 
 def _stripe(settings: Settings) -> PaymentProvider | None:

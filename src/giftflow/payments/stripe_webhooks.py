@@ -31,7 +31,17 @@ the route runs.)
   None (a dispute carries no metadata of ours);
 - ``charge.dispute.closed`` → ``DISPUTE_WON`` when ``status`` is ``won``, ``DISPUTE_LOST`` when
   ``lost``, ``IGNORED`` otherwise (``warning_closed``: an inquiry closed without a chargeback);
+- ``charge.succeeded`` → ``IGNORED`` (the payment itself is confirmed by
+  ``payment_intent.succeeded``), with ``provider_ref`` = the charge's ``payment_intent``: it is
+  subscribed for its card fingerprint (below);
 - any other type → ``IGNORED``.
+
+**Payment fingerprint** (``payment_fingerprint``, for the fraud signals of docs/fraud.md): the
+card's ``fingerprint`` as Stripe reports it — a charge's ``payment_method_details.card``
+(``charge.succeeded``), or on ``payment_intent.succeeded`` an expanded ``latest_charge``, a
+legacy ``charges.data[]`` list, or an expanded ``payment_method.card``. Stripe's fingerprint is
+the same for one card number across customers; it is not the number. None when absent or not
+a short alphanumeric string.
 
 ``currency`` is upper-cased (``usd`` → ``USD``). A field that is missing or of the wrong shape
 maps to None; an event without an ``id``, whose ``object`` is not ``event``, or whose
@@ -69,6 +79,7 @@ PAYMENT_FAILED: Final = "payment_intent.payment_failed"
 CHARGE_REFUNDED: Final = "charge.refunded"
 DISPUTE_CREATED: Final = "charge.dispute.created"
 DISPUTE_CLOSED: Final = "charge.dispute.closed"
+CHARGE_SUCCEEDED: Final = "charge.succeeded"
 
 HANDLED_TYPES: Final = (
     PAYMENT_SUCCEEDED,
@@ -76,6 +87,7 @@ HANDLED_TYPES: Final = (
     CHARGE_REFUNDED,
     DISPUTE_CREATED,
     DISPUTE_CLOSED,
+    CHARGE_SUCCEEDED,
 )
 """The event types giftflow acts on: subscribe the Stripe endpoint to these."""
 
@@ -159,6 +171,7 @@ def to_provider_event(event: Any, payload: str) -> ProviderEvent:
     root = _mapping(event)
     event_id = _text(root.get("id"), MAX_REF_CHARS)
     event_type = _text(root.get("type"), MAX_TYPE_CHARS) or ""
+    fingerprint: str | None = None
     if event_id is None or root.get("object", "event") != "event":
         fields: _Fields = (EventKind.IGNORED, None, None, None, None)
         if event_id is None:
@@ -167,6 +180,7 @@ def to_provider_event(event: Any, payload: str) -> ProviderEvent:
         obj = _mapping(_mapping(root.get("data")).get("object"))
         mapper = _MAPPERS.get(event_type)
         fields = mapper(obj) if mapper is not None else (EventKind.IGNORED, None, None, None, None)
+        fingerprint = _fingerprint(event_type, obj)
     kind, ref, purchase_id, amount, currency = fields
     return ProviderEvent(
         provider=PROVIDER,
@@ -178,6 +192,7 @@ def to_provider_event(event: Any, payload: str) -> ProviderEvent:
         amount_minor=amount,
         currency=currency,
         payload=payload,
+        payment_fingerprint=fingerprint,
     )
 
 
@@ -238,13 +253,57 @@ def _dispute(closed: bool) -> Callable[[Mapping[str, Any]], _Fields]:
     return mapper
 
 
+def _charge_succeeded(obj: Mapping[str, Any]) -> _Fields:
+    if not _is_object(obj, "charge"):
+        return (EventKind.IGNORED, None, None, None, None)
+    return (
+        EventKind.IGNORED,
+        _ref(obj.get("payment_intent")),
+        _purchase_id(obj.get("metadata")),
+        None,
+        None,
+    )
+
+
 _MAPPERS: dict[str, Callable[[Mapping[str, Any]], _Fields]] = {
     PAYMENT_SUCCEEDED: _payment_intent(EventKind.PAYMENT_SUCCEEDED, "amount_received"),
     PAYMENT_FAILED: _payment_intent(EventKind.PAYMENT_FAILED, "amount"),
     CHARGE_REFUNDED: _charge_refunded,
     DISPUTE_CREATED: _dispute(closed=False),
     DISPUTE_CLOSED: _dispute(closed=True),
+    CHARGE_SUCCEEDED: _charge_succeeded,
 }
+
+
+def _fingerprint(event_type: str, obj: Mapping[str, Any]) -> str | None:
+    """The card fingerprint an event reports, if any (see the module docstring)."""
+    if event_type == CHARGE_SUCCEEDED and _is_object(obj, "charge"):
+        return _charge_fingerprint(obj)
+    if event_type != PAYMENT_SUCCEEDED or not _is_object(obj, "payment_intent"):
+        return None
+    charges: list[Any] = []
+    if isinstance(obj.get("latest_charge"), dict):
+        charges.append(obj["latest_charge"])
+    listed = _mapping(obj.get("charges")).get("data")
+    if isinstance(listed, list):
+        charges.extend(listed)
+    for charge in charges:
+        found = _charge_fingerprint(_mapping(charge))
+        if found is not None:
+            return found
+    method = obj.get("payment_method")
+    card = _mapping(_mapping(method).get("card"))
+    return _fingerprint_text(card.get("fingerprint"))
+
+
+def _charge_fingerprint(charge: Mapping[str, Any]) -> str | None:
+    card = _mapping(_mapping(charge.get("payment_method_details")).get("card"))
+    return _fingerprint_text(card.get("fingerprint"))
+
+
+def _fingerprint_text(value: Any) -> str | None:
+    ok = isinstance(value, str) and 0 < len(value) <= 64 and value.isascii() and value.isalnum()
+    return value if ok else None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

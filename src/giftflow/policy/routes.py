@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
 
 from giftflow.audit import audit_target, audited
 from giftflow.auth.deps import get_principal, require_scope
@@ -22,12 +23,19 @@ from giftflow.policy.schemas import (
 router = APIRouter(prefix="/v1", tags=["policy"])
 
 
+async def _reads_as_admin(principal: Principal = Depends(get_principal)) -> bool:
+    """Any credential may read the policy; an admin key also sees the fraud thresholds."""
+    return principal.kind == "api_key" and "admin" in principal.scopes
+
+
 @router.get("/policy", response_model=PolicyOut)
 def get_policy(
-    _: Principal = Depends(get_principal), ctx: AppContext = Depends(get_context)
-) -> PolicyOut:
-    """The active economy policy (``GIFTFLOW_POLICY_PROFILE``), with its version label."""
-    return service.policy_document(ctx)
+    admin: bool = Depends(_reads_as_admin), ctx: AppContext = Depends(get_context)
+) -> JSONResponse:
+    """The active economy policy (``GIFTFLOW_POLICY_PROFILE``), with its version label. The
+    fraud thresholds are shown to admin keys only: anyone else could keep just under them."""
+    document = service.policy_document(ctx)
+    return JSONResponse(document.model_dump(mode="json", exclude=None if admin else {"fraud"}))
 
 
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin: policy"])

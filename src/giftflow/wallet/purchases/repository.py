@@ -368,12 +368,31 @@ def get_dispute(conn: Connection, dispute_id: int) -> dict[str, Any] | None:
     return dict(row) if row is not None else None
 
 
-def set_provider_ref(conn: Connection, purchase_id: int, ref: str, now: datetime) -> None:
-    """Record the provider's payment reference (no value moves; a unit of work)."""
+def set_provider_ref(
+    conn: Connection,
+    purchase_id: int,
+    ref: str,
+    now: datetime,
+    fingerprint: str | None = None,
+) -> None:
+    """Record the provider's payment reference, and the payment fingerprint when the provider
+    answered one (no value moves; a unit of work)."""
     conn.execute(
         update(purchases)
         .where(purchases.c.id == purchase_id, purchases.c.provider_ref.is_(None))
         .values(provider_ref=ref, updated_at=now)
+    )
+    if fingerprint is not None:
+        set_fingerprint(conn, purchase_id, fingerprint)
+
+
+def set_fingerprint(conn: Connection, purchase_id: int, fingerprint: str) -> None:
+    """Record who paid, without the card (``payment_fingerprint``, read by the fraud scan). The
+    column is outside ``PurchaseRow``, so the writer's updates of the row never overwrite it."""
+    conn.execute(
+        update(purchases)
+        .where(purchases.c.id == purchase_id)
+        .values(payment_fingerprint=fingerprint[:64])
     )
 
 

@@ -140,7 +140,9 @@ async def _start(
     )
     started = await asyncio.to_thread(provider.start, request)
     with ctx.engine.begin() as conn:
-        repository.set_provider_ref(conn, row.id, started.provider_ref, ctx.clock.now())
+        repository.set_provider_ref(
+            conn, row.id, started.provider_ref, ctx.clock.now(), started.payment_fingerprint
+        )
     if started.status is StartStatus.PENDING:
         out = purchase_view(_purchase(ctx, purchase_id))
         return 201, {**out, "client_secret": started.client_secret}
@@ -253,7 +255,14 @@ class PurchaseEvents:
                 raise WriterUnavailable(message)
             raise LedgerWriteFailed(message)
         found = outcome.body.get("purchase_id")
+        if found and event.payment_fingerprint is not None:
+            # the card's fingerprint as the provider reported it (Stripe), for the fraud scan
+            await asyncio.to_thread(self._fingerprint, int(found), event.payment_fingerprint)
         return EventResult(str(outcome.body["outcome"]), int(found) if found else None)
+
+    def _fingerprint(self, purchase_id: int, fingerprint: str) -> None:
+        with self.ctx.engine.begin() as conn:
+            repository.set_fingerprint(conn, purchase_id, fingerprint)
 
 
 async def sandbox_dispute(
