@@ -16,6 +16,7 @@ from giftflow.db import make_engine
 from giftflow.demo import HISTORY_DAYS, seed, signin_links
 from giftflow.earnings.balances.service import release_due_holds
 from giftflow.ledger.reconcile_repository import reconcile
+from giftflow.operations.fraud.service import scan_for_fraud
 from giftflow.settings import Settings
 
 SECRET = "demo-test-secret-0123456789abcdef0123"
@@ -46,6 +47,7 @@ def test_demo_seeds_a_playable_economy_once(database_url: str) -> None:
     with TestClient(create_app(settings, SystemClock())) as client:
         ctx = client.app.state.giftflow  # type: ignore[attr-defined]
         assert asyncio.run(release_due_holds(ctx)) >= 1  # the history's gifts, ten days old
+        assert asyncio.run(scan_for_fraud(ctx)) >= 1  # today's top-ups with the one card
         links = signin_links(settings, second, "http://testserver")
         creator_link = next(url for who, url in links.items() if who.startswith("creator"))
         r = client.get(creator_link.removeprefix("http://testserver"), follow_redirects=False)

@@ -137,7 +137,7 @@ def start_console(sqlite_template: Path, tmp_path: Path, **env: str) -> Console:
         GIFTFLOW_DEMO_SIGNIN="true",
         GIFTFLOW_SANDBOX_PAYOUT_SETTLE_SECONDS="1",
         GIFTFLOW_PENDING_SWEEP_SECONDS="1",
-        **env,
+        **({"GIFTFLOW_ENGAGEMENT_TICK_MS": "250"} | env),  # snapshots and battle timers on
     ).start()
     return Console(server, admin, admin_record.id, platform)
 
