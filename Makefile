@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps lint test run bench lock clean env-file
+.PHONY: help venv system-deps lint test run bench lock clean env-file screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ lint: venv ## ruff check, ruff format --check, mypy --strict, import-linter laye
 
 test: venv system-deps lint ## lint, type check and the whole suite on SQLite and PostgreSQL
 	HYPOTHESIS_PROFILE=ci GIFTFLOW_REQUIRE_PG=1 $(BIN)/pytest -q -p no:cacheprovider
+
+screenshots: venv system-deps ## run the browser tests and save their screenshots to docs/images
+	GIFTFLOW_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/web
 
 env-file: ## write the local secrets run needs to .env (each only when missing)
 	@grep -qs '^GIFTFLOW_JWT_SECRET=' .env || { echo "GIFTFLOW_JWT_SECRET=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')" >> .env; echo "wrote a local GIFTFLOW_JWT_SECRET to .env"; }

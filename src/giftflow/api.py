@@ -160,7 +160,10 @@ async def _running(app: FastAPI, settings: Settings, clock: Clock) -> AsyncItera
     await ctx.realtime.start()
     app.state.giftflow = ctx
     app.state.payment_sink = PurchaseEvents(ctx)
-    await asyncio.to_thread(reconcile_service.load_gauges, ctx)  # what the last run found
+    try:
+        await asyncio.to_thread(reconcile_service.load_gauges, ctx)  # what the last run found
+    except Exception:  # e.g. not migrated yet: /readyz says so; the gauges wait for a run
+        log.warning("reconcile gauges not loaded at startup", exc_info=True)
     tasks = [asyncio.create_task(combo_loop(ctx))]
     if settings.engagement_tick_ms:
         tasks.append(

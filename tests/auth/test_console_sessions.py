@@ -179,7 +179,7 @@ def test_demo_links(browser: tuple[Browser, str, str]) -> None:
     assert (r.status_code, r.headers["location"]) == (303, "/creator")
     assert b.client.get("/v1/wallet").json()["user_id"] == "cre"
     forged = mint_demo_ticket(
-        "another-secret-0123456789abcdef", now, 60, next_path="/", user_id="cre"
+        "another-secret-0123456789abcdef-0123", now, 60, next_path="/", user_id="cre"
     )
     assert b.client.get(f"/signin/demo?ticket={forged}").status_code == 401
     off_site = mint_demo_ticket(SECRET, now, 60, next_path="//evil.example", user_id="vi")

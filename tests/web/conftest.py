@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,17 @@ CHROMIUM_ARGS = [
 SECRET = "console-test-secret-0123456789abcdef0123"
 SECRETS_KEY = "console-test-secrets-key-0123456789abcdef"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+DOC_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+
+def screenshots_dir() -> Path:
+    """Where tests save their screenshots: docs/images with ``GIFTFLOW_SCREENSHOTS=1`` (`make
+    screenshots`), else a scratch folder, so a test run leaves the working tree as it was."""
+    if os.environ.get("GIFTFLOW_SCREENSHOTS"):
+        return DOC_IMAGES
+    return Path(tempfile.gettempdir()) / "giftflow-screenshots"
+
+
 PHONE = {"width": 390, "height": 844}
 
 

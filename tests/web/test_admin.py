@@ -25,7 +25,7 @@ from playwright.sync_api import Page, Route, ViewportSize, expect
 
 from giftflow.db import make_engine, unit_of_work
 from giftflow.schema import accounts
-from tests.web.conftest import PHONE, Console, axe_violations
+from tests.web.conftest import PHONE, Console, axe_violations, screenshots_dir
 
 CARD = "4242 4242 4242 4242"
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
@@ -42,7 +42,7 @@ SECTIONS = {
     "audit": "Audit log",
 }
 ROOT = Path(__file__).resolve().parents[2]
-IMAGES = ROOT / "docs" / "images"
+IMAGES = screenshots_dir()
 
 
 @dataclass

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import PHONE, Console, axe_violations, start_console
+from tests.web.conftest import PHONE, Console, axe_violations, screenshots_dir, start_console
 
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+IMAGES = screenshots_dir()
 WAIT = 15_000  # ms: Playwright's auto-waiting ceiling for a stream-driven change
 CARD = "4242 4242 4242 4242"
 
