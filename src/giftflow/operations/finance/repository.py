@@ -182,6 +182,15 @@ class FinanceData:
     lot_changes: list[LotChange] = field(default_factory=list)
 
 
+def _legs(debit: Any, credit: Any) -> Any:
+    """Transactions with their postings and both accounts (``debit``, ``credit`` aliases)."""
+    return (
+        transactions.join(postings, postings.c.txn_id == transactions.c.id)
+        .join(debit, debit.c.id == postings.c.debit_account_id)
+        .join(credit, credit.c.id == postings.c.credit_account_id)
+    )
+
+
 def read_finance(engine: Engine, bounds: Sequence[datetime]) -> FinanceData:
     """Everything the report of the buckets ``bounds`` delimits needs, in one read snapshot."""
     with engine.connect() as conn:
@@ -257,11 +266,7 @@ def money_flows(conn: Connection, bounds: Sequence[datetime]) -> list[Flow]:
             postings.c.asset,
             *_halves(postings.c.amount),
         )
-        .select_from(
-            transactions.join(postings, postings.c.txn_id == transactions.c.id)
-            .join(debit, debit.c.id == postings.c.debit_account_id)
-            .join(credit, credit.c.id == postings.c.credit_account_id)
-        )
+        .select_from(_legs(debit, credit))
         .where(
             transactions.c.kind.in_(MONEY_KINDS),
             created >= bounds[0],
@@ -293,11 +298,7 @@ def diamond_flows(conn: Connection, bounds: Sequence[datetime]) -> list[DiamondF
             _diamond_class(credit.c.path).label("destination"),
             *_halves(postings.c.amount),
         )
-        .select_from(
-            transactions.join(postings, postings.c.txn_id == transactions.c.id)
-            .join(debit, debit.c.id == postings.c.debit_account_id)
-            .join(credit, credit.c.id == postings.c.credit_account_id)
-        )
+        .select_from(_legs(debit, credit))
         .where(
             transactions.c.kind.in_(DIAMOND_KINDS),
             created >= bounds[0],
@@ -378,11 +379,7 @@ def _spent_since(when: datetime) -> Any:
     debit, credit = accounts.alias("sdebit"), accounts.alias("scredit")
     return (
         select(debit.c.owner_id.label("user_id"), func.sum(postings.c.amount).label("coins"))
-        .select_from(
-            transactions.join(postings, postings.c.txn_id == transactions.c.id)
-            .join(debit, debit.c.id == postings.c.debit_account_id)
-            .join(credit, credit.c.id == postings.c.credit_account_id)
-        )
+        .select_from(_legs(debit, credit))
         .where(
             transactions.c.kind.in_(SPEND_KINDS),
             transactions.c.created_at >= when,
@@ -405,11 +402,7 @@ def _lot_state(conn: Connection, when: datetime) -> Any:
                 "coins"
             ),
         )
-        .select_from(
-            transactions.join(postings, postings.c.txn_id == transactions.c.id)
-            .join(debit, debit.c.id == postings.c.debit_account_id)
-            .join(credit, credit.c.id == postings.c.credit_account_id)
-        )
+        .select_from(_legs(debit, credit))
         .where(
             transactions.c.kind.in_(LOT_KINDS),
             transactions.c.created_at < when,
@@ -500,11 +493,7 @@ def _spends(bounds: Sequence[datetime]) -> Any:
             postings.c.amount,
             per_coin.label("per_coin"),
         )
-        .select_from(
-            transactions.join(postings, postings.c.txn_id == transactions.c.id)
-            .join(debit, debit.c.id == postings.c.debit_account_id)
-            .join(credit, credit.c.id == postings.c.credit_account_id)
-        )
+        .select_from(_legs(debit, credit))
         .where(
             transactions.c.kind.in_(SPEND_KINDS),
             created >= bounds[0],
@@ -589,11 +578,7 @@ def lot_changes(conn: Connection, bounds: Sequence[datetime]) -> list[LotChange]
             _ZERO.label("consumed_change"),
             _ZERO.label("diamonds"),
         )
-        .select_from(
-            transactions.join(postings, postings.c.txn_id == transactions.c.id)
-            .join(debit, debit.c.id == postings.c.debit_account_id)
-            .join(credit, credit.c.id == postings.c.credit_account_id)
-        )
+        .select_from(_legs(debit, credit))
         .where(
             transactions.c.kind.in_(LOT_KINDS),
             created >= bounds[0],

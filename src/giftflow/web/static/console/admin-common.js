@@ -2,35 +2,9 @@
 // tables, state badges, "load more" paging and a dialog that asks for a reason or a note.
 // Amounts are always the API's `display` strings; nothing here formats a number.
 
-import { api, el, fill, newKey, when } from "./console.js";
+import { act, api, el, fill, when } from "./console.js";
 
-export { api, el, fill, when };
-
-// --- unsafe calls ----------------------------------------------------------------------------
-
-const pendingKeys = new Map(); // one action (method, path, body) → the key its attempts share
-
-/** A refusal the API stores under the key (replayed for it) or a success: the action is over,
- * and doing it again is a new action with a new key. 400/401/403/422/429/5xx and network errors
- * are not stored: retrying the same action sends the same key. */
-function settled({ ok, status, error }) {
-  if (ok) return true;
-  if (status === 404) return true;
-  return status === 409 && error?.code !== "idempotency_key_in_flight";
-}
-
-/** POST/PATCH/PUT with an Idempotency-Key (`newKey()`), reused until the action has settled. */
-export async function act(path, { method = "POST", body } = {}) {
-  const action = `${method} ${path} ${JSON.stringify(body ?? null)}`;
-  let key = pendingKeys.get(action);
-  if (key === undefined) {
-    key = newKey();
-    pendingKeys.set(action, key);
-  }
-  const result = await api(path, { method, body, idem: key });
-  if (settled(result)) pendingKeys.delete(action);
-  return result;
-}
+export { act, api, el, fill, when };
 
 /** The API's message for a refusal (its code alongside, for operators and support). */
 export function refusal(error) {

@@ -37,6 +37,31 @@ export async function api(path, { method = "GET", body, idem, accept } = {}) {
   return { ok: response.ok, status: response.status, data, error };
 }
 
+const pendingKeys = new Map(); // one action (method, path, body) → the key its attempts share
+
+/** A success, or a refusal the API stores under the key (replayed for it): the action is over,
+ * and doing it again is a new action with a new key. 400/401/403/422/429/5xx and network errors
+ * are not stored, so retrying the same action sends the same key. */
+function settled({ ok, status, error }) {
+  if (ok) return true;
+  if (status === 404) return true;
+  return status === 409 && error?.code !== "idempotency_key_in_flight";
+}
+
+/** An unsafe call (POST by default) under an Idempotency-Key that its retries share until the
+ * action has settled: pressing the button again after a lost answer cannot act twice. */
+export async function act(path, { method = "POST", body } = {}) {
+  const action = `${method} ${path} ${JSON.stringify(body ?? null)}`;
+  let key = pendingKeys.get(action);
+  if (key === undefined) {
+    key = newKey();
+    pendingKeys.set(action, key);
+  }
+  const result = await api(path, { method, body, idem: key });
+  if (settled(result)) pendingKeys.delete(action);
+  return result;
+}
+
 /** el("button", {class: "btn", onclick: f, "aria-label": "x"}, "text", child, ...) */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

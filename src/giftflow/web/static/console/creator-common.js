@@ -5,9 +5,9 @@
 // `toMinorUnits`, which reads what a person typed into an integer of minor units without ever
 // making a float.
 
-import { api, el, fill, newKey, toast, when } from "./console.js";
+import { act, api, el, fill, newKey, toast, when } from "./console.js";
 
-export { api, el, fill, newKey, toast, when };
+export { act, api, el, fill, newKey, toast, when };
 
 /** The API's message for a refusal, with its code (support can look it up in docs/errors.md). */
 export function refusal(error) {
@@ -40,25 +40,6 @@ export function refill(container, ...children) {
 
 export function doneBox(...children) {
   return el("p", { class: "done", role: "status" }, ...children);
-}
-
-const pendingKeys = new Map(); // one action (method, path, body) → the key its attempts share
-
-/** An unsafe call under an Idempotency-Key that is reused while the action has not settled (a
- * network error, a 5xx or a 429 may be retried with the same key: the server answers it once);
- * once it succeeded or was refused for good, doing it again is a new action with a new key. */
-export async function act(path, { method = "POST", body } = {}) {
-  const action = `${method} ${path} ${JSON.stringify(body ?? null)}`;
-  let key = pendingKeys.get(action);
-  if (key === undefined) {
-    key = newKey();
-    pendingKeys.set(action, key);
-  }
-  const result = await api(path, { method, body, idem: key });
-  const retryable = result.status === 0 || result.status === 429 || result.status >= 500
-    || result.error?.code === "idempotency_key_in_flight";
-  if (!retryable) pendingKeys.delete(action);
-  return result;
 }
 
 /** Disable a button while `work` runs: no double submission. */
