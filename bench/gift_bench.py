@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import gc
 import io
 import os
 import pstats
@@ -153,6 +154,23 @@ class GiftResult:
     @property
     def wall_per_gift_us(self) -> float:
         return self.seconds * 1e6 / self.committed if self.committed else 0.0
+
+
+def combined(label: str, runs: list[GiftResult]) -> GiftResult:
+    """Several windows of one scenario as one: gifts, time, batches and CPU added up."""
+    cpu: dict[str, float] = {}
+    for r in runs:
+        for k, v in r.cpu.seconds.items():
+            cpu[k] = cpu.get(k, 0.0) + v
+    return GiftResult(
+        label,
+        sum(r.committed for r in runs),
+        sum(r.refused for r in runs),
+        sum(r.seconds for r in runs),
+        sum(r.batches for r in runs),
+        CpuSplit(cpu),
+        "".join(r.profile for r in runs),
+    )
 
 
 def create_people(engine: Engine, viewers: int = VIEWERS, creators: int = CREATORS) -> None:
@@ -357,6 +375,8 @@ def measure_gifts(
         writer_id, main_id = writer_thread.native_id, threading.get_native_id()
         if prof is not None:
             prof.armed = True
+        gc.collect()  # every window starts from a collected heap (a full collection of the
+        # writer's process takes ~0.2 s here: one more or less inside a window is noise)
         before = _batches()
         with CpuMeter(
             writer=lambda: thread_cpu(writer_id),

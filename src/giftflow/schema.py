@@ -395,6 +395,9 @@ lives = Table(
     Column("peak_viewers", BigInteger, nullable=False, server_default="0"),
     # only subscribers of the creator may join and gift (0008)
     Column("subscribers_only", Boolean, nullable=False, server_default="0"),
+    # the live's last `leaderboard` snapshot event: when and at which room sequence (0010)
+    Column("leaderboard_at", UTCDateTime(), nullable=True),
+    Column("leaderboard_seq", Id, nullable=True),
     CheckConstraint("state IN ('active', 'ended')", name="state"),
     Index(None, "creator_id", "state"),
     Index(None, "state", "id"),
@@ -585,11 +588,13 @@ live_supporters = Table(
     PrimaryKeyConstraint("live_id", "user_id"),
 )
 
+# a creator's supporters and the global creators: one row per local day and one all-time row;
+# week and month boards are sums over day rows (0010)
 supporter_scores = Table(
     "supporter_scores",
     metadata,
     Column("creator_id", String(64), nullable=False),
-    Column("period", String(8), nullable=False),  # day | week | month | all
+    Column("period", String(8), nullable=False),  # day | all
     Column("period_start", Date, nullable=False),  # policy time zone; 1970-01-01 for all
     Column("user_id", String(64), nullable=False),
     Column("coins", BigInteger, nullable=False),
@@ -609,6 +614,26 @@ creator_scores = Table(
     Column("reached_seq", Id, nullable=False),
     PrimaryKeyConstraint("period", "period_start", "creator_id"),
 )
+# how far the all-time score rows go (0010): the `all` rows of supporter_scores and
+# creator_scores hold the day rows of the days before `through`, added by a rollup off the gift
+# path; an all-time board adds the day rows from `through` on
+leaderboard_rollups = Table(
+    "leaderboard_rollups",
+    metadata,
+    Column("name", String(16), primary_key=True),  # "scores"
+    Column("through", Date, nullable=False),
+    Column("rolled_at", UTCDateTime(), nullable=False),
+)
+
+# the global board's order (0010): its top N is the index's first N entries
+Index(
+    "ix_creator_scores_board",
+    creator_scores.c.period,
+    creator_scores.c.period_start,
+    creator_scores.c.coins.desc(),
+    creator_scores.c.reached_at,
+    creator_scores.c.reached_seq,
+)
 
 battles = Table(
     "battles",
@@ -627,6 +652,7 @@ battles = Table(
     Column("ends_at", UTCDateTime(), nullable=True),  # the stored deadline: survives restarts
     Column("ended_at", UTCDateTime(), nullable=True),
     Column("result", Text, nullable=True),  # JSON
+    Column("last_score", Text, nullable=True),  # JSON: the last battle_score event (0010)
     Index(None, "state", "ends_at"),
 )
 
@@ -694,40 +720,32 @@ subscriptions = Table(
     Index(None, "creator_id"),
 )
 
-# analytics, maintained by the gift batch: per minute (gifts, coins, diamonds), gifters per hour
-# (unique counts), gifts per day; scope "live" (scope_id = live id) or "creator"
-analytics_minutes = Table(
-    "analytics_minutes",
+# analytics, maintained by the gift batch (0010): per live, recipient, UTC minute and gift, the
+# gifts (count), coins and diamonds — a live's figures sum its rows, a creator's the rows they
+# received (any live); and the distinct gifters of a creator per UTC hour (a live's are its
+# live_supporters)
+analytics_gift_minutes = Table(
+    "analytics_gift_minutes",
     metadata,
-    Column("scope", String(8), nullable=False),
-    Column("scope_id", String(64), nullable=False),
+    Column("live_id", Id, nullable=False),
     Column("minute", UTCDateTime(), nullable=False),
+    Column("recipient_id", String(64), nullable=False),
+    Column("gift_id", String(64), nullable=False),
     Column("gifts", BigInteger, nullable=False),
     Column("coins", BigInteger, nullable=False),
     Column("diamonds", BigInteger, nullable=False),
-    PrimaryKeyConstraint("scope", "scope_id", "minute"),
+    PrimaryKeyConstraint("live_id", "minute", "recipient_id", "gift_id"),
+    Index(None, "recipient_id", "minute"),
 )
 
 analytics_gifters = Table(
     "analytics_gifters",
     metadata,
-    Column("scope", String(8), nullable=False),
+    Column("scope", String(8), nullable=False),  # "creator"
     Column("scope_id", String(64), nullable=False),
     Column("hour", UTCDateTime(), nullable=False),
     Column("user_id", String(64), nullable=False),
     PrimaryKeyConstraint("scope", "scope_id", "hour", "user_id"),
-)
-
-analytics_gifts = Table(
-    "analytics_gifts",
-    metadata,
-    Column("scope", String(8), nullable=False),
-    Column("scope_id", String(64), nullable=False),
-    Column("day", Date, nullable=False),
-    Column("gift_id", String(64), nullable=False),
-    Column("count", BigInteger, nullable=False),
-    Column("coins", BigInteger, nullable=False),
-    PrimaryKeyConstraint("scope", "scope_id", "day", "gift_id"),
 )
 
 follower_series = Table(

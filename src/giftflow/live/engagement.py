@@ -1,6 +1,6 @@
 """LIVE engagement, put together: the gift hooks (goals, leaderboards, battles, analytics), the
 routers of every engagement feature, and the loop that runs their timed work (leaderboard
-snapshots, battle scores and deadlines, subscription renewals).
+snapshots and the daily all-time rollup, battle scores and deadlines, subscription renewals).
 
 ``install`` registers the hooks with ``live.gifting`` (idempotent); the app factory calls it,
 mounts ``ROUTERS`` and starts ``engagement_loop``.

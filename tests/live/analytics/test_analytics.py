@@ -16,7 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from giftflow.clock import rfc3339
-from giftflow.schema import accounts, analytics_minutes, follower_series, postings, transactions
+from giftflow.schema import (
+    accounts,
+    analytics_gift_minutes,
+    follower_series,
+    postings,
+    transactions,
+)
 from tests.live.conftest import LiveApi, OpenLive, err, store_version
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -302,7 +308,7 @@ def test_a_scripted_live_matches_the_ledger(open_live: OpenLive) -> None:
 
 
 def test_one_upsert_per_batch_adds_to_stored_buckets(open_live: OpenLive) -> None:
-    """Gifts of two batches in one minute add up in the one row of that minute."""
+    """Gifts of two batches in one minute add up in the one row of that minute and gift."""
     with open_live("seed-002") as api:
         api.creator("c1")
         api.viewer("v1", coins=100)
@@ -315,21 +321,18 @@ def test_one_upsert_per_batch_adds_to_stored_buckets(open_live: OpenLive) -> Non
         )
         at(api, T0.replace(hour=12, minute=0, second=40))
         sent(api.gift("v1", live, "panda", 1, idem="c"))
+        sent(api.gift("v2", live, "rose", 1, idem="d"))
+        t = analytics_gift_minutes.c
         with api.ctx.engine.connect() as conn:
             rows = conn.execute(
                 select(
-                    analytics_minutes.c.scope,
-                    analytics_minutes.c.scope_id,
-                    analytics_minutes.c.minute,
-                    analytics_minutes.c.gifts,
-                    analytics_minutes.c.coins,
-                    analytics_minutes.c.diamonds,
-                ).order_by(analytics_minutes.c.scope)
+                    t.live_id, t.minute, t.recipient_id, t.gift_id, t.gifts, t.coins, t.diamonds
+                ).order_by(t.gift_id)
             ).all()
         minute = T0.replace(hour=12)
         assert [tuple(r) for r in rows] == [
-            ("creator", "c1", minute, 4, 8, 400),
-            ("live", live, minute, 4, 8, 400),
+            (int(live), minute, "c1", "panda", 1, 5, 250),
+            (int(live), minute, "c1", "rose", 4, 4, 200),
         ]
 
 

@@ -173,7 +173,9 @@ def test_refusals_move_nothing(open_live: OpenLive, database_url: str) -> None:
         assert set_goal(api, "c1", live, "ok1").status_code == 201
         assert set_goal(api, "c1", live, "ok2").status_code == 201
         r = set_goal(api, "c1", live, "ok3")
-        assert err(r) == (422, "validation_error") and r.json()["error"]["details"]["maximum"] == 2
+        assert (
+            err(r) == (409, "goal_limit_reached") and r.json()["error"]["details"]["maximum"] == 2
+        )
         assert len(goals(api, live)) == 2 and api.live(live)["last_seq"] == last + 2
         # an ended live takes no goals, and its goals stay as they were
         assert api.end(live, "c1").status_code == 200

@@ -1,7 +1,7 @@
 """Time grids of analytics (pure): what a range and a bucket size mean, worked out once per request.
 
-Stored rows are UTC minutes (``analytics_minutes``), UTC hours (``analytics_gifters``) and the
-policy's local days (``analytics_gifts``). A request's buckets are minutes and hours in UTC — an
+Stored rows are UTC minutes (``analytics_gift_minutes``) and UTC hours (``analytics_gifters``).
+A request's buckets are minutes and hours in UTC — an
 hour in a zone whose offset is a whole number of hours (all but a handful) is the same span as
 the UTC hour — and days in the policy's time zone, DST included: a day is 23, 24 or 25 hours.
 

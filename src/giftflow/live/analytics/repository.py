@@ -3,16 +3,18 @@
 ``ANALYTICS_WRITES`` receives each committed gift of a batch (its ``GiftFact``, staged by the
 hook) and writes, once per batch and set-based, whatever the number of gifts:
 
-- ``analytics_minutes``: one upsert adding gifts, coins and diamonds per (scope, id, minute);
-- ``analytics_gifters``: one insert-if-absent per (scope, id, hour, gifter);
-- ``analytics_gifts``: one upsert adding count and coins per (scope, id, local day, gift).
+- ``analytics_gift_minutes``: adds gifts (count), coins and diamonds per (live, UTC minute,
+  recipient, gift) — one row serves the live's figures (its rows, whoever received), the
+  recipient's (their rows, in any live) and the top gifts of both;
+- ``analytics_gifters``: inserts, if absent, (``creator``, recipient, UTC hour, gifter).
 
-Scopes: ``live`` (scope_id the live's id: everything gifted in that room) and ``creator``
-(scope_id the gift's recipient: the host, or the co-host the viewer chose). Rows are written in
-key order, so two writers (processes) touching the same creator's rows lock them in one order.
+A live's unique gifters are not kept here: they are its ``live_supporters`` rows (one per viewer
+who gave in the live, kept by the leaderboards in the same batch). Rows are written in key order,
+so two writers (processes) touching the same creator's rows lock them in one order.
 
 Endpoint reads group stored rows into the request's buckets in the database (see
-``periods.Grid``) and never read postings or room events.
+``periods.Grid``) and never read postings or room events. A scope is ``live`` (scope id the
+live's id) or ``creator`` (scope id the recipient).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -42,13 +44,13 @@ from sqlalchemy import (
 
 from giftflow.db import upsert_insert
 from giftflow.live.analytics.periods import Grid, epoch
-from giftflow.live.gifting.hooks import GiftFact
+from giftflow.live.gifting.hooks import GiftFact, packed_ids, packed_ints
 from giftflow.schema import (
+    analytics_gift_minutes,
     analytics_gifters,
-    analytics_gifts,
-    analytics_minutes,
     follower_series,
     gifts,
+    live_supporters,
     live_viewers,
     lives,
     users,
@@ -57,20 +59,16 @@ from giftflow.schema import (
 LIVE = "live"
 CREATOR = "creator"
 
-MinuteKey = tuple[str, str, datetime]
+MinuteKey = tuple[int, datetime, str, str]  # live, minute, recipient, gift
 GifterKey = tuple[str, str, datetime, str]
-GiftKey = tuple[str, str, date, str]
 
 
 # --- inside the writer's batch -----------------------------------------------------------------
-def aggregate(
-    facts: list[GiftFact],
-) -> tuple[dict[MinuteKey, list[int]], set[GifterKey], dict[GiftKey, list[int]]]:
-    """The batch's deltas per key: (gifts, coins, diamonds) per minute, the (hour, gifter) pairs,
-    (count, coins) per local day and gift — for both scopes of every gift."""
+def aggregate(facts: list[GiftFact]) -> tuple[dict[MinuteKey, list[int]], set[GifterKey]]:
+    """The batch's deltas per key (SQLite): (gifts, coins, diamonds) per (live, minute,
+    recipient, gift), and the creator scope's (hour, gifter) pairs."""
     minutes: dict[MinuteKey, list[int]] = {}
     gifters: set[GifterKey] = set()
-    per_gift: dict[GiftKey, list[int]] = {}
     truncated: dict[datetime, tuple[datetime, datetime]] = {}  # a batch has one time
     for f in facts:
         cut = truncated.get(f.at)
@@ -81,159 +79,111 @@ def aggregate(
                 utc.replace(minute=0, second=0, microsecond=0),
             )
         minute, hour = cut
-        for scope, scope_id in ((LIVE, str(f.live_id)), (CREATOR, f.recipient_id)):
-            m = minutes.get((scope, scope_id, minute))
-            if m is None:
-                minutes[(scope, scope_id, minute)] = [f.count, f.coins, f.diamonds]
-            else:
-                m[0] += f.count
-                m[1] += f.coins
-                m[2] += f.diamonds
-            gifters.add((scope, scope_id, hour, f.viewer_id))
-            g = per_gift.get((scope, scope_id, f.today, f.gift_id))
-            if g is None:
-                per_gift[(scope, scope_id, f.today, f.gift_id)] = [f.count, f.coins]
-            else:
-                g[0] += f.count
-                g[1] += f.coins
-    return minutes, gifters, per_gift
+        key = (f.live_id, minute, f.recipient_id, f.gift_id)
+        m = minutes.get(key)
+        if m is None:
+            minutes[key] = [f.count, f.coins, f.diamonds]
+        else:
+            m[0] += f.count
+            m[1] += f.coins
+            m[2] += f.diamonds
+        gifters.add((CREATOR, f.recipient_id, hour, f.viewer_id))
+    return minutes, gifters
 
 
-_UPSERT_MINUTES_PG = text(
-    "INSERT INTO analytics_minutes (scope, scope_id, minute, gifts, coins, diamonds) "
-    "SELECT * FROM unnest(CAST(:scope AS text[]), CAST(:sid AS text[]), "
-    "CAST(:minute AS timestamptz[]), CAST(:gifts AS bigint[]), CAST(:coins AS bigint[]), "
-    "CAST(:diamonds AS bigint[])) "
-    "ON CONFLICT (scope, scope_id, minute) DO UPDATE SET "
-    "gifts = analytics_minutes.gifts + excluded.gifts, "
-    "coins = analytics_minutes.coins + excluded.coins, "
-    "diamonds = analytics_minutes.diamonds + excluded.diamonds"
-)
-_INSERT_GIFTERS_PG = text(
-    "INSERT INTO analytics_gifters (scope, scope_id, hour, user_id) "
-    "SELECT * FROM unnest(CAST(:scope AS text[]), CAST(:sid AS text[]), "
-    "CAST(:hour AS timestamptz[]), CAST(:user AS text[])) "
-    "ON CONFLICT (scope, scope_id, hour, user_id) DO NOTHING"
-)
-_UPSERT_GIFTS_PG = text(
-    "INSERT INTO analytics_gifts (scope, scope_id, day, gift_id, count, coins) "
-    "SELECT * FROM unnest(CAST(:scope AS text[]), CAST(:sid AS text[]), CAST(:day AS date[]), "
-    "CAST(:gift AS text[]), CAST(:count AS bigint[]), CAST(:coins AS bigint[])) "
-    "ON CONFLICT (scope, scope_id, day, gift_id) DO UPDATE SET "
-    "count = analytics_gifts.count + excluded.count, "
-    "coins = analytics_gifts.coins + excluded.coins"
+# PostgreSQL: the batch's gifts go to the server once, as columns (one element per gift, packed
+# as strings: ``hooks.packed_ints``); the server sums them per key and writes both tables in one
+# statement. A batch's gifts share its time (minute, hour).
+_WRITE_PG = text(
+    "WITH g AS (SELECT * FROM unnest(CAST(string_to_array(:live, ',') AS bigint[]), "
+    "string_to_array(:rcpt, ','), string_to_array(:who, ','), string_to_array(:gift, ','), "
+    "CAST(string_to_array(:count, ',') AS bigint[]), "
+    "CAST(string_to_array(:coins, ',') AS bigint[]), "
+    "CAST(string_to_array(:diamonds, ',') AS bigint[])) "
+    "AS g(live, rcpt, who, gift, count, coins, diamonds)), "
+    "u AS (INSERT INTO analytics_gifters (scope, scope_id, hour, user_id) "
+    "SELECT 'creator', rcpt, CAST(:hour AS timestamptz), who FROM g GROUP BY rcpt, who "
+    "ORDER BY rcpt, who ON CONFLICT (scope, scope_id, hour, user_id) DO NOTHING) "
+    "INSERT INTO analytics_gift_minutes AS a (live_id, minute, recipient_id, gift_id, gifts, "
+    "coins, diamonds) "
+    "SELECT live, CAST(:minute AS timestamptz), rcpt, gift, sum(count), sum(coins), "
+    "sum(diamonds) FROM g GROUP BY live, rcpt, gift ORDER BY live, rcpt, gift "
+    "ON CONFLICT (live_id, minute, recipient_id, gift_id) DO UPDATE SET "
+    "gifts = a.gifts + excluded.gifts, coins = a.coins + excluded.coins, "
+    "diamonds = a.diamonds + excluded.diamonds"
 )
 
 
 class AnalyticsWrites:
-    """Batch extension: the gifts of a batch into the three analytics tables, one statement per
-    table (arrays on PostgreSQL, one executemany on SQLite)."""
+    """Batch extension: the gifts of a batch into the two analytics tables (one statement per
+    batch on PostgreSQL, summed by the server; on SQLite aggregated here, one executemany per
+    table)."""
 
     name = "live.analytics"
 
     def flush(self, conn: Connection, rows: list[GiftFact]) -> None:
-        minutes, gifters, per_gift = aggregate(rows)
-        m_rows = sorted(minutes.items())
-        g_rows = sorted(gifters)
-        d_rows = sorted(per_gift.items())
         if conn.dialect.name == "postgresql":
-            _flush_pg(conn, m_rows, g_rows, d_rows)
+            by_time: dict[datetime, list[GiftFact]] = {}
+            for f in rows:
+                by_time.setdefault(f.at, []).append(f)
+            for at, facts in by_time.items():
+                _flush_pg(conn, at, facts)
             return
-        if m_rows:
-            stmt = upsert_insert(conn, analytics_minutes)
+        minutes, gifters = aggregate(rows)
+        if minutes:
+            t = analytics_gift_minutes
+            stmt = upsert_insert(conn, t)
             conn.execute(
                 stmt.on_conflict_do_update(
-                    index_elements=["scope", "scope_id", "minute"],
+                    index_elements=["live_id", "minute", "recipient_id", "gift_id"],
                     set_={
-                        "gifts": analytics_minutes.c.gifts + stmt.excluded.gifts,
-                        "coins": analytics_minutes.c.coins + stmt.excluded.coins,
-                        "diamonds": analytics_minutes.c.diamonds + stmt.excluded.diamonds,
+                        "gifts": t.c.gifts + stmt.excluded.gifts,
+                        "coins": t.c.coins + stmt.excluded.coins,
+                        "diamonds": t.c.diamonds + stmt.excluded.diamonds,
                     },
                 ),
                 [
                     {
-                        "scope": s,
-                        "scope_id": i,
-                        "minute": m,
+                        "live_id": live,
+                        "minute": minute,
+                        "recipient_id": recipient,
+                        "gift_id": gift,
                         "gifts": v[0],
                         "coins": v[1],
                         "diamonds": v[2],
                     }
-                    for (s, i, m), v in m_rows
+                    for (live, minute, recipient, gift), v in sorted(minutes.items())
                 ],
             )
-        if g_rows:
+        if gifters:
             stmt = upsert_insert(conn, analytics_gifters)
             conn.execute(
                 stmt.on_conflict_do_nothing(
                     index_elements=["scope", "scope_id", "hour", "user_id"]
                 ),
-                [{"scope": s, "scope_id": i, "hour": h, "user_id": u} for s, i, h, u in g_rows],
-            )
-        if d_rows:
-            stmt = upsert_insert(conn, analytics_gifts)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["scope", "scope_id", "day", "gift_id"],
-                    set_={
-                        "count": analytics_gifts.c.count + stmt.excluded.count,
-                        "coins": analytics_gifts.c.coins + stmt.excluded.coins,
-                    },
-                ),
                 [
-                    {
-                        "scope": s,
-                        "scope_id": i,
-                        "day": d,
-                        "gift_id": g,
-                        "count": v[0],
-                        "coins": v[1],
-                    }
-                    for (s, i, d, g), v in d_rows
+                    {"scope": s, "scope_id": i, "hour": h, "user_id": u}
+                    for s, i, h, u in sorted(gifters)
                 ],
             )
 
 
-def _flush_pg(
-    conn: Connection,
-    m_rows: list[tuple[MinuteKey, list[int]]],
-    g_rows: list[GifterKey],
-    d_rows: list[tuple[GiftKey, list[int]]],
-) -> None:
-    if m_rows:
-        conn.execute(
-            _UPSERT_MINUTES_PG,
-            {
-                "scope": [k[0] for k, _ in m_rows],
-                "sid": [k[1] for k, _ in m_rows],
-                "minute": [k[2] for k, _ in m_rows],
-                "gifts": [v[0] for _, v in m_rows],
-                "coins": [v[1] for _, v in m_rows],
-                "diamonds": [v[2] for _, v in m_rows],
-            },
-        )
-    if g_rows:
-        conn.execute(
-            _INSERT_GIFTERS_PG,
-            {
-                "scope": [k[0] for k in g_rows],
-                "sid": [k[1] for k in g_rows],
-                "hour": [k[2] for k in g_rows],
-                "user": [k[3] for k in g_rows],
-            },
-        )
-    if d_rows:
-        conn.execute(
-            _UPSERT_GIFTS_PG,
-            {
-                "scope": [k[0] for k, _ in d_rows],
-                "sid": [k[1] for k, _ in d_rows],
-                "day": [k[2] for k, _ in d_rows],
-                "gift": [k[3] for k, _ in d_rows],
-                "count": [v[0] for _, v in d_rows],
-                "coins": [v[1] for _, v in d_rows],
-            },
-        )
+def _flush_pg(conn: Connection, at: datetime, facts: list[GiftFact]) -> None:
+    utc = at.astimezone(UTC)
+    conn.execute(
+        _WRITE_PG,
+        {
+            "minute": utc.replace(second=0, microsecond=0),
+            "hour": utc.replace(minute=0, second=0, microsecond=0),
+            "live": packed_ints([f.live_id for f in facts]),
+            "rcpt": packed_ids([f.recipient_id for f in facts]),
+            "who": packed_ids([f.viewer_id for f in facts]),
+            "gift": packed_ids([f.gift_id for f in facts]),
+            "count": packed_ints([f.count for f in facts]),
+            "coins": packed_ints([f.coins for f in facts]),
+            "diamonds": packed_ints([f.diamonds for f in facts]),
+        },
+    )
 
 
 ANALYTICS_WRITES = AnalyticsWrites()
@@ -282,6 +232,12 @@ def _bucket_key(conn: Connection, column: Any, grid: Grid) -> ColumnElement[Any]
     return shifted.op("/")(_n(grid.unit))
 
 
+def _of(scope: str, scope_id: str) -> ColumnElement[bool]:
+    """The gift rows of a scope: a live's (whoever received), or a recipient's (any live)."""
+    t = analytics_gift_minutes.c
+    return t.live_id == int(scope_id) if scope == LIVE else t.recipient_id == scope_id
+
+
 def user_exists(conn: Connection, user_id: str) -> bool:
     return conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is not None
 
@@ -290,12 +246,11 @@ def bucket_sums(
     conn: Connection, scope: str, scope_id: str, grid: Grid, start: datetime, end: datetime
 ) -> dict[int, tuple[int, int, int]]:
     """(gifts, coins, diamonds) per bucket key of the minutes in [start, end)."""
-    t = analytics_minutes
+    t = analytics_gift_minutes
     key = _bucket_key(conn, t.c.minute, grid).label("k")
     rows = conn.execute(
         select(key, func.sum(t.c.gifts), func.sum(t.c.coins), func.sum(t.c.diamonds))
-        .where(t.c.scope == scope, t.c.scope_id == scope_id, t.c.minute >= start)
-        .where(t.c.minute < end)
+        .where(_of(scope, scope_id), t.c.minute >= start, t.c.minute < end)
         .group_by(key)
     )
     return {int(k): (int(g), int(c), int(d)) for k, g, c, d in rows}
@@ -331,6 +286,13 @@ def gifters_between(
     return int(conn.execute(stmt).scalar_one())
 
 
+def live_gifters(conn: Connection, live_id: int) -> int:
+    """Distinct senders of a live: its supporters (one row per viewer who gave in it)."""
+    t = live_supporters
+    found = conn.execute(select(func.count()).select_from(t).where(t.c.live_id == live_id))
+    return int(found.scalar_one())
+
+
 @dataclass(frozen=True, slots=True)
 class TopGift:
     gift_id: str
@@ -343,24 +305,25 @@ def top_gifts(
     conn: Connection,
     scope: str,
     scope_id: str,
-    first_day: date | None,
-    last_day: date | None,
+    start: datetime | None,
+    end: datetime | None,
     limit: int,
 ) -> list[TopGift]:
-    """The gifts with the most coins over the local days [first_day, last_day] (None: all),
-    then by count, then by id; with their catalog names."""
-    t = analytics_gifts
-    count, coins = func.sum(t.c.count), func.sum(t.c.coins)
-    stmt = (
-        select(t.c.gift_id, count.label("n"), coins.label("c"))
-        .where(t.c.scope == scope, t.c.scope_id == scope_id)
-        .group_by(t.c.gift_id)
+    """The gifts with the most coins over the minutes in [start, end) (None: unbounded), then
+    by count, then by id; with their catalog names."""
+    t = analytics_gift_minutes
+    count, coins = func.sum(t.c.gifts), func.sum(t.c.coins)
+    stmt = select(t.c.gift_id, count.label("n"), coins.label("c")).where(_of(scope, scope_id))
+    if start is not None:
+        stmt = stmt.where(t.c.minute >= start)
+    if end is not None:
+        stmt = stmt.where(t.c.minute < end)
+    ranked = (
+        stmt.group_by(t.c.gift_id)
+        .order_by(coins.desc(), count.desc(), t.c.gift_id)
+        .limit(limit)
+        .subquery()
     )
-    if first_day is not None:
-        stmt = stmt.where(t.c.day >= first_day)
-    if last_day is not None:
-        stmt = stmt.where(t.c.day <= last_day)
-    ranked = stmt.order_by(coins.desc(), count.desc(), t.c.gift_id).limit(limit).subquery()
     rows = conn.execute(
         select(ranked.c.gift_id, gifts.c.name, ranked.c.n, ranked.c.c)
         .select_from(ranked.outerjoin(gifts, gifts.c.id == ranked.c.gift_id))
@@ -369,44 +332,58 @@ def top_gifts(
     return [TopGift(g, name, int(n), int(c)) for g, name, n, c in rows]
 
 
+def _per_minute(scope: str, scope_id: str) -> Any:
+    """A scope's minutes with gifts: (minute, gifts, coins, diamonds) summed over its rows."""
+    t = analytics_gift_minutes
+    return (
+        select(
+            t.c.minute.label("minute"),
+            func.sum(t.c.gifts).label("gifts"),
+            func.sum(t.c.coins).label("coins"),
+            func.sum(t.c.diamonds).label("diamonds"),
+        )
+        .where(_of(scope, scope_id))
+        .group_by(t.c.minute)
+        .subquery()
+    )
+
+
 def minute_rows(
     conn: Connection, scope: str, scope_id: str, limit: int
 ) -> list[tuple[datetime, int, int, int]]:
     """The newest ``limit`` stored minutes of a scope (minutes with gifts), newest first."""
-    t = analytics_minutes
+    m = _per_minute(scope, scope_id)
     rows = conn.execute(
-        select(t.c.minute, t.c.gifts, t.c.coins, t.c.diamonds)
-        .where(t.c.scope == scope, t.c.scope_id == scope_id)
-        .order_by(t.c.minute.desc())
+        select(m.c.minute, m.c.gifts, m.c.coins, m.c.diamonds)
+        .order_by(m.c.minute.desc())
         .limit(limit)
     )
-    return [(m, int(g), int(c), int(d)) for m, g, c, d in rows]
+    return [(mi, int(g), int(c), int(d)) for mi, g, c, d in rows]
 
 
 def peak_minute(
     conn: Connection, scope: str, scope_id: str
 ) -> tuple[datetime, int, int, int] | None:
     """The stored minute with the most coins (the earliest of equals)."""
-    t = analytics_minutes
+    m = _per_minute(scope, scope_id)
     row = conn.execute(
-        select(t.c.minute, t.c.gifts, t.c.coins, t.c.diamonds)
-        .where(t.c.scope == scope, t.c.scope_id == scope_id)
-        .order_by(t.c.coins.desc(), t.c.minute)
+        select(m.c.minute, m.c.gifts, m.c.coins, m.c.diamonds)
+        .order_by(m.c.coins.desc(), m.c.minute)
         .limit(1)
     ).first()
     return (row[0], int(row[1]), int(row[2]), int(row[3])) if row is not None else None
 
 
 def scope_totals(conn: Connection, scope: str, scope_id: str) -> tuple[int, int, int, int]:
-    """(gifts, coins, diamonds, minutes with gifts) over every stored minute of a scope."""
-    t = analytics_minutes
+    """(gifts, coins, diamonds, minutes with gifts) over every stored row of a scope."""
+    t = analytics_gift_minutes
     g, c, d, n = conn.execute(
         select(
             func.coalesce(func.sum(t.c.gifts), 0),
             func.coalesce(func.sum(t.c.coins), 0),
             func.coalesce(func.sum(t.c.diamonds), 0),
-            func.count(),
-        ).where(t.c.scope == scope, t.c.scope_id == scope_id)
+            func.count(distinct(t.c.minute)),
+        ).where(_of(scope, scope_id))
     ).one()
     return int(g), int(c), int(d), int(n)
 

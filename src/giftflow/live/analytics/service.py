@@ -1,10 +1,10 @@
 """Creator and live analytics, composed from the incrementally maintained tables.
 
-Every figure comes from rows the gift batch keeps (``analytics_minutes``, ``analytics_gifters``,
-``analytics_gifts``), from the lives' own counters (``lives``, ``live_viewers``, kept by joins and
-leaves) and from the platform's follower reports (``follower_series``): a request never reads
-postings or room events, so its cost depends on the range's buckets, not on how many gifts there
-were. All reads of one response run in one snapshot.
+Every figure comes from rows the gift batch keeps (``analytics_gift_minutes``,
+``analytics_gifters``, a live's ``live_supporters``), from the lives' own counters (``lives``,
+``live_viewers``, kept by joins and leaves) and from the platform's follower reports
+(``follower_series``): a request never reads postings or room events, so its cost depends on the
+range's buckets, not on how many gifts there were. All reads of one response run in one snapshot.
 
 Time: minute and hour buckets are UTC (an hour is the same span in every zone whose offset is a
 whole number of hours); day buckets are the policy's local days (``periods``). Unique gifters
@@ -15,6 +15,7 @@ for any range on whole hours; minute buckets show none.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from giftflow.clock import rfc3339
 from giftflow.context import AppContext
@@ -23,6 +24,7 @@ from giftflow.live.analytics import repository
 from giftflow.live.analytics.periods import (
     Period,
     default_range,
+    local_midnight,
     parse_instant,
     period,
 )
@@ -107,7 +109,11 @@ def creator_analytics(
             else None
         )
         unique = repository.gifters_between(conn, CREATOR, creator_id, *hours)
-        top = repository.top_gifts(conn, CREATOR, creator_id, p.first_day, p.last_day, TOP_GIFTS)
+        days = (  # the local days the range touches, as instants (the policy's zone now)
+            local_midnight(p.first_day, ZoneInfo(zone)),
+            local_midnight(p.last_day + timedelta(days=1), ZoneInfo(zone)),
+        )
+        top = repository.top_gifts(conn, CREATOR, creator_id, *days, TOP_GIFTS)
         viewers = repository.viewer_figures(
             conn, now, creator_id=creator_id, start=p.start, end=p.end
         )
@@ -197,7 +203,7 @@ def live_analytics(ctx: AppContext, live_id: int, viewer: str | None) -> LiveAna
         newest = repository.minute_rows(conn, LIVE, scope_id, MAX_MINUTES + 1)
         peak = repository.peak_minute(conn, LIVE, scope_id)
         gifts, coins, diamonds, active = repository.scope_totals(conn, LIVE, scope_id)
-        unique = repository.gifters_between(conn, LIVE, scope_id, None, None)
+        unique = repository.live_gifters(conn, live_id)
         top = repository.top_gifts(conn, LIVE, scope_id, None, None, TOP_GIFTS)
         viewers = repository.viewer_figures(conn, now, live_id=live_id)
         until = live.ended_at or now

@@ -1,6 +1,7 @@
 """Battles as one batch sees them: read under the sides' room locks, kept in the book's memo.
 
-Announced from ``account_hints`` (the lives of a batch's gifts, the battles its commands name),
+Announced from ``account_hints`` (the lives of a batch's gifts — with their rooms,
+``rooms.announce`` — and the battles its commands name),
 read together on first use: one statement finds every open battle of the batch's lives (a gift
 batch with no battle going on costs only that), one more loads those battles with their sides
 and scores. Changes go through ``ctx.book.remember`` (a refused command's changes are undone with
@@ -19,6 +20,7 @@ from typing import Any
 from giftflow.ledger.commands import BatchContext
 from giftflow.live.battles.model import BattleRow, Supporter
 from giftflow.live.battles.repository import BATTLE_WRITES, BattleBatchRepository, LoadedBattle
+from giftflow.live.rooms import batch as rooms
 
 _LIVES = ("battles.announced.lives",)
 _IDS = ("battles.announced.ids",)
@@ -56,7 +58,8 @@ def of_live(ctx: BatchContext, live_id: int) -> tuple[int, ...]:
     if found is not None:
         return found
     announced: set[int] = memo.get(_LIVES, set())
-    wanted = {i for i in announced | {live_id} if ("battles.live", i) not in memo}
+    every = announced | rooms.announced(ctx) | {live_id}
+    wanted = {i for i in every if ("battles.live", i) not in memo}
     index = _repo(ctx).open_of_lives(wanted)
     needed = {b for ids in index.values() for b in ids if ("battles.row", b) not in memo}
     if needed:

@@ -281,7 +281,7 @@ class AnswerBattle(_OnBattle):
             state=BattleState.ACTIVE,
             started_at=ctx.now,
             ends_at=ends_at,
-            result={"scored_at": rfc3339(ctx.now), "scores": zero},
+            last_score={"scored_at": rfc3339(ctx.now), "scores": zero},
         )
 
 
@@ -317,8 +317,8 @@ class ScoreBattles(Command):
     """``battle_score`` (every playing side's running total) in every playing room, for each
     active battle whose scores changed since its last one, at most once per ``every_ms``.
 
-    The last snapshot is stored on the battle (``result`` while active), so several processes,
-    or a restarted one, coalesce together."""
+    The last snapshot is stored on the battle (``last_score``), so several processes, or a
+    restarted one, coalesce together."""
 
     kind = "live.battle.score"
     success_status = 200
@@ -346,7 +346,7 @@ class ScoreBattles(Command):
                 continue  # the end's event carries the final scores
             scores = battles.scores(ctx, row)
             current = {str(s.live_id): scores[s.live_id] for s in row.playing}
-            snapshot = row.result or {}
+            snapshot = row.last_score or {}
             if snapshot.get("scores") == current:
                 continue
             last = snapshot.get("scored_at")
@@ -360,7 +360,7 @@ class ScoreBattles(Command):
             _broadcast(ctx, lives, row.playing, "battle_score", payload)
             battles.save(
                 ctx,
-                replace(row, result={"scored_at": rfc3339(ctx.now), "scores": current}),
+                replace(row, last_score={"scored_at": rfc3339(ctx.now), "scores": current}),
                 sides=False,
             )
             emitted += 1
@@ -422,7 +422,9 @@ class EndBattle(_OnBattle):
                 for s in row.playing
             ],
         }
-        row = replace(row, state=BattleState.ENDED, ended_at=ctx.now, result=result)
+        row = replace(
+            row, state=BattleState.ENDED, ended_at=ctx.now, result=result, last_score=None
+        )
         battles.save(ctx, row, sides=False)
         payload = {"battle_id": str(row.id), **result, "ended_at": rfc3339(ctx.now)}
         seqs = _broadcast(ctx, lives, row.playing, "battle_ended", payload)

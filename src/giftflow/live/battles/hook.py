@@ -1,7 +1,7 @@
 """How battles follow every gift inside its batch.
 
-``announce`` notes the gift's live; the first ``observe`` of the batch reads, in one statement,
-the open battles of every announced live (nothing more when none is in a battle). A gift
+The gift's live is announced with its room; the first ``observe`` of the batch reads, in one
+statement, the open battles of every announced live (nothing more when none is in a battle). A gift
 counts for its live's side when the battle is active and the gift's time (the batch's) is
 inside the window, ``started_at`` ≤ t < ``ends_at`` — both read under the live's room lock,
 which the end of a battle also takes, so a gift committed after the end never counts. The
@@ -24,8 +24,7 @@ class BattlesHook:
     name = "battles"
 
     def announce(self, ctx: BatchContext, intent: GiftIntent) -> Iterable[AccountRef]:
-        battles.announce_live(ctx, intent.live_id)
-        return ()
+        return ()  # the live is announced with its room
 
     def observe(self, ctx: BatchContext, fact: GiftFact) -> None:
         for battle_id in battles.of_live(ctx, fact.live_id):

@@ -60,10 +60,12 @@ class BattleRow:
     started_at: datetime | None
     ends_at: datetime | None
     ended_at: datetime | None
-    # while active: the last ``battle_score`` snapshot ({"scored_at", "scores"}); once ended:
-    # the result (the schema has no column of its own for the snapshot)
+    # once over: the result (or, canceled, the reason)
     result: dict[str, Any] | None
     sides: tuple[SideRow, ...]
+    # while active: the last ``battle_score`` snapshot ({"scored_at", "scores"}), started with
+    # zeros when the battle starts, cleared when it ends (``battles.last_score``)
+    last_score: dict[str, Any] | None = None
 
     def side(self, live_id: int) -> SideRow | None:
         for s in self.sides:

@@ -22,6 +22,7 @@ from giftflow.live.battles.model import (
     Supporter,
     top,
 )
+from giftflow.live.gifting.hooks import packed_ints
 from giftflow.schema import battle_sides, battle_supporters, battles, lives
 
 _OPEN_STATES = [s.value for s in OPEN]
@@ -45,7 +46,12 @@ def _battle(row: Any, sides: list[SideRow]) -> BattleRow:
         ended_at=row["ended_at"],
         result=json.loads(row["result"]) if row["result"] else None,
         sides=tuple(sorted(sides, key=lambda s: s.position)),
+        last_score=json.loads(row["last_score"]) if row["last_score"] else None,
     )
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return json.dumps(value, separators=(",", ":")) if value else None
 
 
 def _side(row: Any) -> SideRow:
@@ -172,7 +178,7 @@ def open_battles(conn: Connection) -> list[OpenBattle]:
 # --- inside the writer's batch -----------------------------------------------------------------
 _OPEN_OF_LIVES_PG = text(
     "SELECT s.live_id, s.battle_id FROM battle_sides s "
-    "JOIN unnest(CAST(:ids AS bigint[])) AS w(id) ON s.live_id = w.id "
+    "JOIN unnest(CAST(string_to_array(:ids, ',') AS bigint[])) AS w(id) ON s.live_id = w.id "
     "JOIN battles b ON b.id = s.battle_id WHERE b.state IN ('invited', 'active')"
 )
 
@@ -194,7 +200,8 @@ class BattleBatchRepository:
         if not wanted:
             return found
         if self.is_pg:
-            rows = self.conn.execute(_OPEN_OF_LIVES_PG, {"ids": wanted})
+            # the ids packed in one string: every gift batch asks about all of its lives
+            rows = self.conn.execute(_OPEN_OF_LIVES_PG, {"ids": packed_ints(wanted)})
         else:
             rows = self.conn.execute(
                 select(battle_sides.c.live_id, battle_sides.c.battle_id)
@@ -276,7 +283,8 @@ class BattleWrites:
                 "b_started_at": b.started_at,
                 "b_ends_at": b.ends_at,
                 "b_ended_at": b.ended_at,
-                "b_result": json.dumps(b.result, separators=(",", ":")) if b.result else None,
+                "b_result": _json(b.result),
+                "b_last_score": _json(b.last_score),
             }
             for _, b in sorted(latest.items())
         ]
@@ -295,7 +303,8 @@ class BattleWrites:
                 "started_at": b.started_at,
                 "ends_at": b.ends_at,
                 "ended_at": b.ended_at,
-                "result": json.dumps(b.result, separators=(",", ":")) if b.result else None,
+                "result": _json(b.result),
+                "last_score": _json(b.last_score),
             }
             for i, b in sorted(latest.items())
             if i in new
@@ -313,6 +322,7 @@ class BattleWrites:
                     ends_at=bindparam("b_ends_at"),
                     ended_at=bindparam("b_ended_at"),
                     result=bindparam("b_result"),
+                    last_score=bindparam("b_last_score"),
                 ),
                 changed,
             )

@@ -131,7 +131,7 @@ def due(
             continue
         if not active:
             continue
-        snapshot = b.result or {}
+        snapshot = b.last_score or {}
         current = {str(s.live_id): scores.get(s.live_id, 0) for s in b.playing}
         if snapshot.get("scores") == current:
             continue

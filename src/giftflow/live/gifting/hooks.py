@@ -3,10 +3,11 @@ inside the same batch, without the gift command knowing any of them.
 
 ``SendGift`` calls each registered hook twice:
 
-- ``announce(ctx, order, host_id)`` from ``account_hints``, before any lock: note what the hook
-  will read (live ids, creator ids) so that its first read in the batch fetches every announced
+- ``announce(ctx, intent)`` from ``account_hints``, before any lock: note what the hook will
+  read (live ids, creator ids) so that its first read in the batch fetches every announced
   gift's rows in one statement; it may yield account refs to lock (none of the shipped hooks
-  moves value);
+  moves value). The gift's live is announced with its room already (``rooms.announced``), which
+  is all the shipped hooks read by: their ``announce`` does nothing;
 - ``observe(ctx, fact)`` from ``apply``, after the gift's money moved and its room event was
   appended: stage the hook's own rows (a batch extension, one set-based write per batch) and
   append its own room events (``realtime.outbox.append``; they follow the gift's event). A
@@ -18,6 +19,12 @@ rolls the hook's changes back with its own, and gifts of one batch see each othe
 
 Hooks register once per process (``register``, idempotent by name); ``giftflow.live.engagement``
 registers the shipped ones when the app is built.
+
+A hook's batch extension that sends the batch's gifts to PostgreSQL as columns (one element per
+gift) packs each column into one comma-separated string (``packed_ints``, ``packed_ids``) and
+unpacks it with ``string_to_array`` in SQL: a list parameter costs psycopg ~0.3 µs of Python per
+element to dump, a joined string a few nanoseconds, and every id a gift names (user ids, gift
+ids) is of characters without a comma.
 """
 
 from __future__ import annotations
@@ -69,6 +76,20 @@ class GiftHook(Protocol):
     def announce(self, ctx: BatchContext, intent: GiftIntent) -> Iterable[AccountRef]: ...
 
     def observe(self, ctx: BatchContext, fact: GiftFact) -> None: ...
+
+
+def packed_ints(values: Iterable[int]) -> str:
+    """Integers as ``1,2,3`` (SQL: ``CAST(string_to_array(:p, ',') AS bigint[])``)."""
+    return ",".join(map(str, values))
+
+
+def packed_ids(values: list[str]) -> str:
+    """Ids as ``a,b,c`` (SQL: ``string_to_array(:p, ',')``). An id with a comma cannot be sent
+    this way: ``ValueError`` (user and gift ids are validated without one)."""
+    joined = ",".join(values)
+    if joined.count(",") != len(values) - 1 or "" in values:
+        raise ValueError("an id with a comma (or an empty id) cannot be packed")
+    return joined
 
 
 _HOOKS: dict[str, GiftHook] = {}

@@ -1,6 +1,7 @@
 """A live's goals as the writer's batch sees them.
 
-Gifts and goal commands announce their live from ``account_hints``; the first read of the batch
+Gifts and goal commands announce their live from ``account_hints`` (a gift through
+``rooms.announce``, which every command on a live calls anyway); the first read of the batch
 (after the rooms are locked) fetches the goals of every announced live in one statement. The
 goals stay in the book's memo as a tuple per live; a change replaces the tuple through
 ``book.remember`` (undone with a refused command) and stages the goal's new state.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from giftflow.ledger.commands import BatchContext
 from giftflow.live.goals.repository import GOAL_WRITES, GoalBatchRepository, GoalRow
+from giftflow.live.rooms import batch as rooms
 
 _ANNOUNCED = ("goals.announced",)
 
@@ -26,7 +28,8 @@ def goals(ctx: BatchContext, live_id: int) -> tuple[GoalRow, ...]:
     if found is not None:
         return found
     announced: set[int] = ctx.book.memo.get(_ANNOUNCED, set())
-    wanted = {i for i in announced | {live_id} if ("goals.of", i) not in ctx.book.memo}
+    every = announced | rooms.announced(ctx) | {live_id}
+    wanted = {i for i in every if ("goals.of", i) not in ctx.book.memo}
     read = ctx.repository(GoalBatchRepository).goals(wanted)
     for i in wanted:  # reads under the lock: they stay when a command is rolled back
         ctx.book.memo[("goals.of", i)] = tuple(read.get(i, ()))

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from giftflow.errors import Forbidden, LiveNotActive, NotFound, UnknownGift, ValidationFailed
+from giftflow.errors import Forbidden, GoalLimitReached, LiveNotActive, NotFound, UnknownGift
 from giftflow.ledger.commands import BatchContext, Command
 from giftflow.ledger.model import AccountRef
 from giftflow.live.catalog.model import GiftBatchRepository
@@ -63,9 +63,8 @@ class CreateGoal(Command):
             raise UnknownGift(f"No gift {spec.gift_id!r} in the catalog.", gift_id=spec.gift_id)
         current = goals.goals(ctx, live.id)
         if len(current) >= self.max_per_live:
-            raise ValidationFailed(
+            raise GoalLimitReached(
                 f"A live may have at most {self.max_per_live} goals.",
-                field="goals",
                 maximum=self.max_per_live,
             )
         goal = GoalRow(

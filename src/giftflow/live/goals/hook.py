@@ -1,7 +1,8 @@
 """How goals follow every gift inside its batch.
 
-``announce`` notes the gift's live, so the batch's first ``observe`` reads the goals of every
-announced live in one statement (a live without goals then costs a memo lookup per gift).
+The gift's live is announced with its room (``rooms.announce``), so the batch's first
+``observe`` reads the goals of every announced live in one statement (a live without goals then
+costs a memo lookup per gift): ``announce`` has nothing to add.
 ``observe`` adds the gift to each goal it counts for — a coins goal adds the gift's coins, a
 gift goal adds ``count`` when the gift is its gift — and appends, after the gift's own event,
 one ``goal_progress`` per goal it advanced and one ``goal_completed`` when a goal first reaches
@@ -30,8 +31,7 @@ class GoalsHook:
     name = "goals"
 
     def announce(self, ctx: BatchContext, intent: GiftIntent) -> Iterable[AccountRef]:
-        goals.announce(ctx, intent.live_id)
-        return ()
+        return ()  # the live is announced with its room
 
     def observe(self, ctx: BatchContext, fact: GiftFact) -> None:
         current = goals.goals(ctx, fact.live_id)

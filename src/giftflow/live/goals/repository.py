@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text
 
 from giftflow.db import upsert_insert
+from giftflow.live.gifting.hooks import packed_ints
 from giftflow.schema import live_goals, lives
 
 
@@ -65,7 +66,8 @@ def goals_of(conn: Connection, live_id: int) -> list[GoalRow]:
 
 # --- inside the writer's batch -----------------------------------------------------------------
 _GOALS_PG = text(
-    "SELECT g.* FROM live_goals g JOIN unnest(CAST(:ids AS bigint[])) AS w(id) ON g.live_id = w.id"
+    "SELECT g.* FROM live_goals g "
+    "JOIN unnest(CAST(string_to_array(:ids, ',') AS bigint[])) AS w(id) ON g.live_id = w.id"
 ).columns(*live_goals.c)
 
 
@@ -79,8 +81,8 @@ class GoalBatchRepository:
         wanted = sorted(set(live_ids))
         if not wanted:
             return {}
-        if self.conn.dialect.name == "postgresql":  # one array parameter, not an IN list
-            rows = self.conn.execute(_GOALS_PG, {"ids": wanted}).mappings()
+        if self.conn.dialect.name == "postgresql":  # one parameter, not an IN list
+            rows = self.conn.execute(_GOALS_PG, {"ids": packed_ints(wanted)}).mappings()
         else:
             rows = self.conn.execute(
                 select(live_goals).where(live_goals.c.live_id.in_(wanted))

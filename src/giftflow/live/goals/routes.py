@@ -20,10 +20,13 @@ from giftflow.live.rooms.service import check_live_id
 router = APIRouter(prefix="/v1", tags=["live"])
 REFUSALS: dict[int | str, dict[str, Any]] = {
     403: {"description": "forbidden: only the live's creator sets its goals."},
-    409: {"description": "live_not_active: the live has ended."},
+    409: {
+        "description": "live_not_active: the live has ended; goal_limit_reached: the live "
+        "already has the policy's goals.max_per_live goals."
+    },
     422: {
-        "description": "unknown_gift, or validation_error (a gift goal without gift_id, a coins "
-        "goal with one, or the live already has the policy's goals.max_per_live goals)."
+        "description": "unknown_gift, or validation_error (a gift goal without gift_id, or a "
+        "coins goal with one)."
     },
 }
 

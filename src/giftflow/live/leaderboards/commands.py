@@ -19,10 +19,10 @@ from typing import Any
 
 from giftflow.ledger.commands import BatchContext, Command
 from giftflow.ledger.model import AccountRef
+from giftflow.live.gifting.hooks import GiftFact
 from giftflow.live.leaderboards.repository import (
     LEADERBOARD_WRITES,
     Entry,
-    GiftScore,
     LeaderboardBatchRepository,
     SnapshotMark,
 )
@@ -51,9 +51,9 @@ def _deltas(ctx: BatchContext, live_id: int) -> dict[str, tuple[int, int, dateti
     entry = ctx.book.staged.get(LEADERBOARD_WRITES.name)
     out: dict[str, tuple[int, int, datetime, int]] = {}
     for row in entry[1] if entry is not None else ():
-        if type(row) is GiftScore and row.live_id == live_id:
+        if type(row) is GiftFact and row.live_id == live_id:
             coins, gifts, _, _ = out.get(row.viewer_id, (0, 0, row.at, row.seq))
-            out[row.viewer_id] = (coins + row.coins, gifts + row.gifts, row.at, row.seq)
+            out[row.viewer_id] = (coins + row.coins, gifts + row.count, row.at, row.seq)
     return out
 
 

@@ -1,6 +1,6 @@
 """Every query of leaderboards: the boards and ranks the endpoints read, the batch's reads for a
-live's snapshot, and ``LEADERBOARD_WRITES``, the batch extension that folds a batch's gifts into
-the three score tables with one upsert each.
+live's snapshot, and ``LEADERBOARD_WRITES``, the batch extension that writes a batch's gifts into
+the three score tables.
 
 - ``live_supporters`` (live, viewer): coins and gifts; ties by ``reached_at`` then the gift
   event's ``seq`` in the room (``reached_seq``), which orders a room's gifts exactly.
@@ -8,17 +8,22 @@ the three score tables with one upsert each.
   period start, creator): coins; ties by ``reached_at`` then the gift's **transaction id**
   (``reached_seq``): these boards span rooms, whose sequences cannot be compared, while a
   transaction id is unique per gift, follows command order inside a batch and needs no read.
+  A gift writes one ``day`` row (the policy's local day of the gift) per table; a ``week`` or
+  ``month`` board is summed from the day rows of its days when read (``_summed``): coins add
+  up, and the tie pair is the latest day row's pair — exactly what a stored week or month row
+  would hold. The ``all`` rows (period start 1970-01-01) are kept by ``roll_up``, off the gift
+  path: they hold the day rows of every day before ``leaderboard_rollups.through`` (a day no
+  gift can be filed under any more), and an all-time board sums them with the day rows from
+  ``through`` on, in one statement.
 
 A score's ``reached_at``/``reached_seq`` are those of the gift that last raised it, so "who
 reached the score first" is the lexicographic order of the pair. The upsert keeps the later pair
 when two writers meet on a row (``CASE``), so the order in which concurrent batches commit does
 not matter.
 
-The live's last ``leaderboard`` snapshot is remembered in ``live_supporters`` itself, as the row
-of the empty user id (``SNAPSHOT_MARK``, which no user can have): ``reached_at`` and
-``reached_seq`` are the snapshot's time and event sequence, ``coins`` and ``gifts`` stay 0. It is
+The live's last ``leaderboard`` snapshot is ``lives.leaderboard_at`` / ``leaderboard_seq``,
 written by the snapshot command under the room's lock like the live's scores, so every process
-sees it; every board query leaves it out.
+sees it.
 """
 
 from __future__ import annotations
@@ -32,18 +37,24 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    FromClause,
     Table,
     and_,
+    bindparam,
     case,
     func,
+    literal,
     or_,
     select,
     text,
+    update,
 )
 
 from giftflow.db import upsert_insert
+from giftflow.live.gifting.hooks import GiftFact, packed_ids, packed_ints
 from giftflow.schema import (
     creator_scores,
+    leaderboard_rollups,
     live_supporters,
     lives,
     room_events,
@@ -53,7 +64,7 @@ from giftflow.schema import (
 
 PERIODS = ("day", "week", "month", "all")
 ALL_TIME = date(1970, 1, 1)
-SNAPSHOT_MARK = ""  # the user id of a live's snapshot row (a user id has 1 to 64 characters)
+ROLLUP = "scores"  # the leaderboard_rollups row of the all-time score rows
 
 
 def period_start(period: str, today: date) -> date:
@@ -70,24 +81,20 @@ def period_start(period: str, today: date) -> date:
     raise ValueError(f"unknown period {period!r}")
 
 
-def period_starts(today: date) -> tuple[tuple[str, date], ...]:
-    return tuple((p, period_start(p, today)) for p in PERIODS)
+def period_end(period: str, start: date) -> date:
+    """The first day after the day, week or month that starts on ``start``."""
+    if period == "day":
+        return start + timedelta(days=1)
+    if period == "week":
+        return start + timedelta(days=7)
+    if period == "month":
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    raise ValueError(f"{period!r} has no end")
 
 
 # --- staged rows -------------------------------------------------------------------------------
-class GiftScore(NamedTuple):
-    """One gift, as the leaderboards count it (staged by the hook, folded by the flush): a plain
-    tuple, the cheapest thing to make once per gift."""
-
-    live_id: int
-    viewer_id: str
-    recipient_id: str
-    coins: int
-    gifts: int  # the gift's count
-    at: datetime  # the batch's time
-    seq: int  # the gift event's sequence in the live's room
-    txn_id: int
-    today: date  # the gift's local day in the policy's time zone
+# A gift is staged as its ``GiftFact`` (made once by the gift command for every hook): nothing
+# is copied per gift. A snapshot is staged as a ``SnapshotMark``.
 
 
 class SnapshotMark(NamedTuple):
@@ -113,30 +120,75 @@ class Entry:
 # --- boards ------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Board:
-    """Which rows of which table make one board, and the column naming who is ranked."""
+    """Which rows make one board: a score table (or a subquery summing day rows) with the
+    columns ``coins``, ``reached_at``, ``reached_seq`` (and ``gifts`` on live boards), the
+    conditions that pick the board's rows, and the column naming who is ranked."""
 
-    table: Table
+    source: FromClause
     where: tuple[ColumnElement[bool], ...]
     who: Any  # the id column
 
     def _gifts(self) -> Any:
-        return self.table.c.gifts if self.table is live_supporters else None
+        return self.source.c.gifts if self.source is live_supporters else None
 
 
 def live_board(live_id: int) -> Board:
     t = live_supporters
-    return Board(t, (t.c.live_id == live_id, t.c.user_id != SNAPSHOT_MARK), t.c.user_id)
+    return Board(t, (t.c.live_id == live_id,), t.c.user_id)
+
+
+def _summed(table: Table, who: Any, where: Sequence[ColumnElement[bool]]) -> Board:
+    """A board of sums over day rows: per ``who``, the coins of every row, and the
+    (reached_at, reached_seq) of the latest one."""
+    t = table.c
+    ranked = (
+        select(
+            who.label("who"),
+            func.sum(t.coins).over(partition_by=who).label("coins"),
+            t.reached_at,
+            t.reached_seq,
+            func.row_number()
+            .over(partition_by=who, order_by=(t.reached_at.desc(), t.reached_seq.desc()))
+            .label("n"),
+        )
+        .where(*where)
+        .subquery()
+    )
+    board = (
+        select(ranked.c.who, ranked.c.coins, ranked.c.reached_at, ranked.c.reached_seq)
+        .where(ranked.c.n == 1)
+        .subquery("board")
+    )
+    return Board(board, (), board.c.who)
+
+
+def _rows_of(table: Table, period: str, start: date) -> ColumnElement[bool]:
+    """The stored rows a board of ``period`` (starting ``start``) sums: its day rows; for all
+    time, the rolled-up ``all`` rows and the day rows not rolled up yet."""
+    t = table.c
+    if period == "all":
+        through = select(leaderboard_rollups.c.through).where(leaderboard_rollups.c.name == ROLLUP)
+        recent = t.period_start >= func.coalesce(through.scalar_subquery(), ALL_TIME)
+        return or_(t.period == "all", and_(t.period == "day", recent))
+    return and_(
+        t.period == "day", t.period_start >= start, t.period_start < period_end(period, start)
+    )
 
 
 def supporter_board(creator_id: str, period: str, start: date) -> Board:
     t = supporter_scores
-    where = (t.c.creator_id == creator_id, t.c.period == period, t.c.period_start == start)
-    return Board(t, where, t.c.user_id)
+    if period == "day":
+        where = (t.c.creator_id == creator_id, t.c.period == "day", t.c.period_start == start)
+        return Board(t, where, t.c.user_id)
+    rows = (t.c.creator_id == creator_id, _rows_of(t, period, start))
+    return _summed(t, t.c.user_id, rows)
 
 
 def creator_board(period: str, start: date) -> Board:
     t = creator_scores
-    return Board(t, (t.c.period == period, t.c.period_start == start), t.c.creator_id)
+    if period == "day":
+        return Board(t, (t.c.period == "day", t.c.period_start == start), t.c.creator_id)
+    return _summed(t, t.c.creator_id, (_rows_of(t, period, start),))
 
 
 def _entry(row: Any) -> Entry:
@@ -152,7 +204,7 @@ def _entry(row: Any) -> Entry:
 
 
 def _select(board: Board) -> Any:
-    t = board.table
+    t = board.source
     columns = [board.who.label("who"), users.c.display_name, t.c.coins]
     gifts = board._gifts()
     if gifts is not None:
@@ -163,7 +215,7 @@ def _select(board: Board) -> Any:
 
 def top(conn: Connection, board: Board, limit: int) -> list[Entry]:
     """The board's first ``limit`` entries: coins descending, then who reached them first."""
-    t = board.table
+    t = board.source
     stmt = (
         _select(board)
         .where(*board.where)
@@ -180,7 +232,7 @@ def entry(conn: Connection, board: Board, who: str) -> Entry | None:
 
 def rank(conn: Connection, board: Board, mine: Entry) -> int:
     """1 + the entries strictly ahead of ``mine``: more coins, or as many reached earlier."""
-    t = board.table
+    t = board.source
     ahead = or_(
         t.c.coins > mine.coins,
         and_(
@@ -224,13 +276,12 @@ class LeaderboardBatchRepository:
         wanted = sorted(set(live_ids))
         if not wanted:
             return {}
-        t = live_supporters
         rows = self.conn.execute(
-            select(t.c.live_id, t.c.reached_at, t.c.reached_seq).where(
-                t.c.live_id.in_(wanted), t.c.user_id == SNAPSHOT_MARK
+            select(lives.c.id, lives.c.leaderboard_at, lives.c.leaderboard_seq).where(
+                lives.c.id.in_(wanted), lives.c.leaderboard_seq.is_not(None)
             )
         )
-        return {int(r.live_id): (r.reached_at, int(r.reached_seq)) for r in rows}
+        return {int(r.id): (r.leaderboard_at, int(r.leaderboard_seq)) for r in rows}
 
     def event(self, room_id: int, seq: int) -> dict[str, Any] | None:
         """A stored room event (None: purged)."""
@@ -266,179 +317,150 @@ class LeaderboardBatchRepository:
         return {r.id: r.display_name for r in rows}
 
 
+# PostgreSQL: the batch's gifts go to the server once, as columns (one element per gift, packed
+# as strings: ``hooks.packed_ints``); the server sums them per key and writes the three tables in
+# one statement. A batch's gifts share its time (``at``) and, unless the policy's time zone
+# changed within it, its local day.
+_KEEP_LATER_PG = (
+    "coins = s.coins + excluded.coins, "
+    "reached_at = CASE WHEN (excluded.reached_at, excluded.reached_seq) > (s.reached_at, "
+    "s.reached_seq) THEN excluded.reached_at ELSE s.reached_at END, "
+    "reached_seq = CASE WHEN (excluded.reached_at, excluded.reached_seq) > (s.reached_at, "
+    "s.reached_seq) THEN excluded.reached_seq ELSE s.reached_seq END"
+)
+_WRITE_PG = text(
+    "WITH g AS (SELECT * FROM unnest(CAST(string_to_array(:live, ',') AS bigint[]), "
+    "string_to_array(:who, ','), string_to_array(:rcpt, ','), "
+    "CAST(string_to_array(:coins, ',') AS bigint[]), "
+    "CAST(string_to_array(:gifts, ',') AS bigint[]), "
+    "CAST(string_to_array(:seq, ',') AS bigint[]), "
+    "CAST(string_to_array(:txn, ',') AS bigint[])) "
+    "AS g(live, who, rcpt, coins, gifts, seq, txn)), "
+    "l AS (INSERT INTO live_supporters AS s (live_id, user_id, coins, gifts, reached_at, "
+    "reached_seq) "
+    "SELECT live, who, sum(coins), sum(gifts), CAST(:at AS timestamptz), max(seq) FROM g "
+    "GROUP BY live, who ORDER BY live, who "
+    "ON CONFLICT (live_id, user_id) DO UPDATE SET coins = s.coins + excluded.coins, "
+    "gifts = s.gifts + excluded.gifts, reached_at = excluded.reached_at, "
+    "reached_seq = excluded.reached_seq), "
+    "u AS (INSERT INTO supporter_scores AS s (creator_id, period, period_start, user_id, coins, "
+    "reached_at, reached_seq) "
+    "SELECT rcpt, 'day', CAST(:day AS date), who, sum(coins), CAST(:at AS timestamptz), "
+    "max(txn) FROM g GROUP BY rcpt, who ORDER BY rcpt, who "
+    "ON CONFLICT (creator_id, period, period_start, user_id) DO UPDATE SET " + _KEEP_LATER_PG + ") "
+    "INSERT INTO creator_scores AS s (period, period_start, creator_id, coins, reached_at, "
+    "reached_seq) "
+    "SELECT 'day', CAST(:day AS date), rcpt, sum(coins), CAST(:at AS timestamptz), max(txn) "
+    "FROM g GROUP BY rcpt ORDER BY rcpt "
+    "ON CONFLICT (period, period_start, creator_id) DO UPDATE SET " + _KEEP_LATER_PG
+)
+
+
+class LeaderboardWrites:
+    """Batch extension: the batch's gifts into the three score tables — per key the sum of
+    the batch's coins (and gifts) and the tie pair of its last gift, in the ``day`` rows of the
+    creator-wide tables — and the snapshot marks into ``lives``.
+
+    On PostgreSQL one statement per batch (``_WRITE_PG``: the gifts as packed columns, summed
+    by the server); on SQLite the batch is folded here and each table gets one
+    ``executemany``. A batch whose gifts fall on two local days (the policy's time zone changed
+    within it) writes once per day.
+
+    Writers of several processes hardly meet on these rows: a live's rows are only written by
+    batches holding its room's lock, and a creator's rows by batches that locked the creator's
+    diamonds account (every gift to them credits it). Each table's rows are still written in
+    key order, so that batches which do meet (a policy switching the earnings hold on between
+    them: the diamonds go to another account) take them in one order.
+    """
+
+    name = "live.leaderboards"
+
+    def flush(self, conn: Connection, rows: list[GiftFact | SnapshotMark]) -> None:
+        gifts: dict[tuple[datetime, date], list[GiftFact]] = {}
+        marks: list[SnapshotMark] = []
+        for row in rows:
+            if type(row) is SnapshotMark:
+                marks.append(row)
+            else:
+                assert type(row) is GiftFact
+                gifts.setdefault((row.at, row.today), []).append(row)
+        pg = conn.dialect.name == "postgresql"
+        for (at, today), facts in gifts.items():
+            if pg:
+                _flush_pg(conn, at, today, facts)
+            else:
+                _flush_sqlite(conn, fold(at, today, facts))
+        if marks:
+            latest = {m.live_id: m for m in marks}  # in command order: the last one stays
+            conn.execute(
+                update(lives)
+                .where(lives.c.id == bindparam("m_id"))
+                .values(leaderboard_at=bindparam("m_at"), leaderboard_seq=bindparam("m_seq")),
+                [
+                    {"m_id": m.live_id, "m_at": m.at, "m_seq": m.seq}
+                    for _, m in sorted(latest.items())
+                ],
+            )
+
+
+def _flush_pg(conn: Connection, at: datetime, today: date, facts: list[GiftFact]) -> None:
+    conn.execute(
+        _WRITE_PG,
+        {
+            "at": at,
+            "day": today,
+            "live": packed_ints([f.live_id for f in facts]),
+            "who": packed_ids([f.viewer_id for f in facts]),
+            "rcpt": packed_ids([f.recipient_id for f in facts]),
+            "coins": packed_ints([f.coins for f in facts]),
+            "gifts": packed_ints([f.count for f in facts]),
+            "seq": packed_ints([f.seq for f in facts]),
+            "txn": packed_ints([f.txn_id for f in facts]),
+        },
+    )
+
+
 @dataclass(slots=True)
 class Fold:
-    """A batch's gifts summed per key, for one batch time and one local day (a batch has one
-    time, and one day unless the policy's time zone changed within it):
+    """A batch's gifts of one local day summed per key (SQLite):
 
-    - ``live``: (live, viewer) -> [coins, gifts, seq of the last gift]; snapshot marks as
-      (live, ``SNAPSHOT_MARK``) -> [0, 0, the snapshot's seq];
+    - ``live``: (live, viewer) -> [coins, gifts, seq of the last gift];
     - ``supporters``: (recipient, viewer) -> [coins, transaction id of the last gift];
     - ``creators``: recipient -> [coins, transaction id of the last gift].
 
-    Each supporter and creator sum counts for every period of ``today``: the flush writes it
-    under the four period starts.
+    Each supporter and creator sum goes to the ``day`` row of ``today``.
     """
 
     at: datetime
-    today: date | None
+    today: date
     live: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     supporters: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     creators: dict[str, list[int]] = field(default_factory=dict)
 
 
-def fold(rows: Iterable[GiftScore | SnapshotMark]) -> list[Fold]:
-    """Three dictionary updates per gift, whatever the number of periods."""
-    folds: dict[tuple[datetime, date | None], Fold] = {}
-    current: Fold | None = None
-    for row in rows:
-        if type(row) is SnapshotMark:
-            key: tuple[datetime, date | None] = (row.at, None)
-            mark = folds.get(key) or folds.setdefault(key, Fold(row.at, None))
-            mark.live[(row.live_id, SNAPSHOT_MARK)] = [0, 0, row.seq]
-            continue
-        assert type(row) is GiftScore
-        if current is None or current.at != row.at or current.today != row.today:
-            key = (row.at, row.today)
-            current = folds.get(key) or folds.setdefault(key, Fold(row.at, row.today))
-        found = current.live.get((row.live_id, row.viewer_id))
+def fold(at: datetime, today: date, facts: Iterable[GiftFact]) -> Fold:
+    out = Fold(at, today)
+    for row in facts:
+        found = out.live.get((row.live_id, row.viewer_id))
         if found is None:
-            current.live[(row.live_id, row.viewer_id)] = [row.coins, row.gifts, row.seq]
+            out.live[(row.live_id, row.viewer_id)] = [row.coins, row.count, row.seq]
         else:
             found[0] += row.coins
-            found[1] += row.gifts
+            found[1] += row.count
             found[2] = max(found[2], row.seq)
-        found = current.supporters.get((row.recipient_id, row.viewer_id))
+        found = out.supporters.get((row.recipient_id, row.viewer_id))
         if found is None:
-            current.supporters[(row.recipient_id, row.viewer_id)] = [row.coins, row.txn_id]
+            out.supporters[(row.recipient_id, row.viewer_id)] = [row.coins, row.txn_id]
         else:
             found[0] += row.coins
             found[1] = max(found[1], row.txn_id)
-        found = current.creators.get(row.recipient_id)
+        found = out.creators.get(row.recipient_id)
         if found is None:
-            current.creators[row.recipient_id] = [row.coins, row.txn_id]
+            out.creators[row.recipient_id] = [row.coins, row.txn_id]
         else:
             found[0] += row.coins
             found[1] = max(found[1], row.txn_id)
-    return list(folds.values())
-
-
-_UPSERT_LIVE_PG = text(
-    "INSERT INTO live_supporters AS s (live_id, user_id, coins, gifts, reached_at, reached_seq) "
-    "SELECT v.live, v.who, v.coins, v.gifts, CAST(:at AS timestamptz), v.seq "
-    "FROM unnest(CAST(:live AS bigint[]), CAST(:who AS text[]), CAST(:coins AS bigint[]), "
-    "CAST(:gifts AS bigint[]), CAST(:seq AS bigint[])) AS v(live, who, coins, gifts, seq) "
-    "ON CONFLICT (live_id, user_id) DO UPDATE SET coins = s.coins + excluded.coins, "
-    "gifts = s.gifts + excluded.gifts, reached_at = excluded.reached_at, "
-    "reached_seq = excluded.reached_seq"
-)
-_NEWER_PG = "(excluded.reached_at, excluded.reached_seq) > (s.reached_at, s.reached_seq)"
-_KEEP_LATER_PG = (
-    f"reached_at = CASE WHEN {_NEWER_PG} THEN excluded.reached_at ELSE s.reached_at END, "
-    f"reached_seq = CASE WHEN {_NEWER_PG} THEN excluded.reached_seq ELSE s.reached_seq END"
-)
-# each (recipient, viewer) sum once in the arrays, written under the four periods by the server
-_PERIODS_PG = (
-    "CROSS JOIN unnest(CAST(:period AS text[]), CAST(:start AS date[])) AS p(period, start) "
-)
-_UPSERT_SUPPORTERS_PG = text(
-    "INSERT INTO supporter_scores AS s (creator_id, period, period_start, user_id, coins, "
-    "reached_at, reached_seq) "
-    "SELECT v.creator, p.period, p.start, v.who, v.coins, CAST(:at AS timestamptz), v.seq "
-    "FROM unnest(CAST(:creator AS text[]), CAST(:who AS text[]), CAST(:coins AS bigint[]), "
-    "CAST(:seq AS bigint[])) AS v(creator, who, coins, seq) "
-    + _PERIODS_PG
-    + "ON CONFLICT (creator_id, period, period_start, user_id) DO UPDATE SET "
-    f"coins = s.coins + excluded.coins, {_KEEP_LATER_PG}"
-)
-_UPSERT_CREATORS_PG = text(
-    "INSERT INTO creator_scores AS s (period, period_start, creator_id, coins, reached_at, "
-    "reached_seq) "
-    "SELECT p.period, p.start, v.creator, v.coins, CAST(:at AS timestamptz), v.seq "
-    "FROM unnest(CAST(:creator AS text[]), CAST(:coins AS bigint[]), CAST(:seq AS bigint[])) "
-    "AS v(creator, coins, seq) "
-    + _PERIODS_PG
-    + "ON CONFLICT (period, period_start, creator_id) DO UPDATE SET "
-    f"coins = s.coins + excluded.coins, {_KEEP_LATER_PG}"
-)
-
-
-class LeaderboardWrites:
-    """Batch extension: the batch's gifts folded per key (``fold``), then one upsert per table
-    (arrays on PostgreSQL, where the server writes each sum under the four periods;
-    ``executemany`` on SQLite). A batch whose gifts fall on two local days (the policy's time
-    zone changed within it) writes one statement per day.
-
-    Writers of several processes hardly meet on these rows: a live's rows are only written by
-    batches holding its room's lock, and a creator's rows by batches that locked the creator's
-    diamonds account (every gift to them credits it). Rows are still written in key order, so
-    that batches which do meet (a policy switching the earnings hold on between them: the
-    diamonds go to another account) take them in one order.
-    """
-
-    name = "live.leaderboards"
-
-    def flush(self, conn: Connection, rows: list[GiftScore | SnapshotMark]) -> None:
-        pg = conn.dialect.name == "postgresql"
-        for part in fold(rows):
-            if pg:
-                _flush_pg(conn, part)
-            else:
-                _flush_sqlite(conn, part)
-
-
-def _flush_pg(conn: Connection, part: Fold) -> None:
-    live, supporters, creators = _sorted(part)
-    if live:
-        conn.execute(
-            _UPSERT_LIVE_PG,
-            {
-                "at": part.at,
-                "live": [k[0] for k, _ in live],
-                "who": [k[1] for k, _ in live],
-                "coins": [f[0] for _, f in live],
-                "gifts": [f[1] for _, f in live],
-                "seq": [f[2] for _, f in live],
-            },
-        )
-    if part.today is None:
-        return
-    starts = period_starts(part.today)
-    periods = {"period": [p for p, _ in starts], "start": [d for _, d in starts]}
-    if supporters:
-        conn.execute(
-            _UPSERT_SUPPORTERS_PG,
-            {
-                "at": part.at,
-                **periods,
-                "creator": [k[0] for k, _ in supporters],
-                "who": [k[1] for k, _ in supporters],
-                "coins": [f[0] for _, f in supporters],
-                "seq": [f[1] for _, f in supporters],
-            },
-        )
-    if creators:
-        conn.execute(
-            _UPSERT_CREATORS_PG,
-            {
-                "at": part.at,
-                **periods,
-                "creator": [k for k, _ in creators],
-                "coins": [f[0] for _, f in creators],
-                "seq": [f[1] for _, f in creators],
-            },
-        )
-
-
-def _sorted(
-    part: Fold,
-) -> tuple[
-    list[tuple[tuple[int, str], list[int]]],
-    list[tuple[tuple[str, str], list[int]]],
-    list[tuple[str, list[int]]],
-]:
-    """The fold's rows in key order (cheap: the keys are ids and strings)."""
-    return sorted(part.live.items()), sorted(part.supporters.items()), sorted(part.creators.items())
+    return out
 
 
 def _keep_later(table: Table, excluded: Any) -> dict[str, Any]:
@@ -457,8 +479,7 @@ def _keep_later(table: Table, excluded: Any) -> dict[str, Any]:
 
 def _flush_sqlite(conn: Connection, part: Fold) -> None:
     at = part.at
-    live, supporters, creators = _sorted(part)
-    if live:
+    if part.live:
         stmt = upsert_insert(conn, live_supporters)
         t = live_supporters.c
         conn.execute(
@@ -480,13 +501,10 @@ def _flush_sqlite(conn: Connection, part: Fold) -> None:
                     "reached_at": at,
                     "reached_seq": f[2],
                 }
-                for (live_id, who), f in live
+                for (live_id, who), f in sorted(part.live.items())
             ],
         )
-    if part.today is None:
-        return
-    starts = period_starts(part.today)
-    if supporters:
+    if part.supporters:
         stmt = upsert_insert(conn, supporter_scores)
         conn.execute(
             stmt.on_conflict_do_update(
@@ -496,18 +514,17 @@ def _flush_sqlite(conn: Connection, part: Fold) -> None:
             [
                 {
                     "creator_id": creator,
-                    "period": period,
-                    "period_start": start,
+                    "period": "day",
+                    "period_start": part.today,
                     "user_id": who,
                     "coins": f[0],
                     "reached_at": at,
                     "reached_seq": f[1],
                 }
-                for (creator, who), f in supporters
-                for period, start in starts
+                for (creator, who), f in sorted(part.supporters.items())
             ],
         )
-    if creators:
+    if part.creators:
         stmt = upsert_insert(conn, creator_scores)
         conn.execute(
             stmt.on_conflict_do_update(
@@ -516,17 +533,84 @@ def _flush_sqlite(conn: Connection, part: Fold) -> None:
             ),
             [
                 {
-                    "period": period,
-                    "period_start": start,
+                    "period": "day",
+                    "period_start": part.today,
                     "creator_id": creator,
                     "coins": f[0],
                     "reached_at": at,
                     "reached_seq": f[1],
                 }
-                for creator, f in creators
-                for period, start in starts
+                for creator, f in sorted(part.creators.items())
             ],
         )
 
 
 LEADERBOARD_WRITES = LeaderboardWrites()
+
+
+# --- the all-time rollup (off the gift path) ---------------------------------------------------
+def rolled_through(conn: Connection) -> date:
+    """The first day whose day rows are not in the ``all`` rows yet."""
+    t = leaderboard_rollups
+    found = conn.execute(select(t.c.through).where(t.c.name == ROLLUP)).scalar()
+    return found if isinstance(found, date) else ALL_TIME
+
+
+def roll_up(conn: Connection, target: date, now: datetime) -> bool:
+    """Add the day rows of the days in [``through``, ``target``) to the ``all`` rows and move
+    ``through`` to ``target``, in the caller's transaction. The conditional update of
+    ``leaderboard_rollups`` comes first: of two processes rolling up at once, the second finds
+    ``through`` moved and adds nothing (False). ``target`` must be a day no gift can still be
+    filed before (``service.rollup_target``): the day rows read here no longer change."""
+    current = rolled_through(conn)
+    if target <= current:
+        return False
+    r = leaderboard_rollups
+    moved = conn.execute(
+        update(r)
+        .where(r.c.name == ROLLUP, r.c.through == current)
+        .values(through=target, rolled_at=now)
+    )
+    if moved.rowcount != 1:
+        return False
+    for table, who in (
+        (supporter_scores, ("creator_id", "user_id")),
+        (creator_scores, ("creator_id",)),
+    ):
+        t = table.c
+        keys = [t[k] for k in who]
+        ranked = (
+            select(
+                *keys,
+                func.sum(t.coins).over(partition_by=keys).label("coins"),
+                t.reached_at,
+                t.reached_seq,
+                func.row_number()
+                .over(partition_by=keys, order_by=(t.reached_at.desc(), t.reached_seq.desc()))
+                .label("n"),
+            )
+            .where(t.period == "day", t.period_start >= current, t.period_start < target)
+            .subquery()
+        )
+        k = ranked.c
+        rows = (
+            select(
+                *[k[c] for c in who],
+                literal("all").label("period"),
+                literal(ALL_TIME).label("period_start"),
+                k.coins,
+                k.reached_at,
+                k.reached_seq,
+            )
+            .where(k.n == 1)
+            .order_by(*[k[c] for c in who])
+        )
+        stmt = upsert_insert(conn, table)
+        columns = [*who, "period", "period_start", "coins", "reached_at", "reached_seq"]
+        conn.execute(
+            stmt.from_select(columns, rows).on_conflict_do_update(
+                index_elements=[c.name for c in table.primary_key.columns],
+                set_=_keep_later(table, stmt.excluded),
+            )
+        )
+    return True

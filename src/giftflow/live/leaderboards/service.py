@@ -1,9 +1,14 @@
 """Leaderboards between the routes and the stored boards, and the snapshot loop.
 
-Reading a board is one indexed range of a score table (never the gift history): the live's
-supporters, a creator's supporters for the current day, ISO week, month or all time in the
-policy's time zone, or every creator for such a period. A rank is 1 + the entries strictly
-ahead (more coins, or as many reached earlier).
+Reading a board is one statement over a score table (never the gift history): the live's
+supporters, a creator's supporters for the current day, ISO week (its day rows summed), month
+(likewise) or all time (the rolled-up ``all`` rows and the day rows since) in the policy's time
+zone, or every creator for such a period. A rank is 1 + the entries strictly ahead (more coins,
+or as many reached earlier).
+
+``tick`` also rolls the day rows of days no gift can be filed under any more (two UTC days back:
+no time zone is more than a day behind UTC) into the ``all`` rows, once a day per database; the
+all-time boards are the same before and after.
 
 ``tick`` (every 250 ms from the engagement loop) reads the coins each active live has received;
 a live whose total moved since this process last asked for its snapshot (or whose snapshot was
@@ -18,11 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from giftflow.clock import rfc3339
 from giftflow.context import AppContext
+from giftflow.db import unit_of_work
 from giftflow.errors import NotFound
 from giftflow.live.leaderboards import repository
 from giftflow.live.leaderboards.commands import SnapshotLeaderboards
@@ -36,6 +42,29 @@ WAITING = -1  # in place of a total: a change is waiting for the interval
 _ASKED: weakref.WeakKeyDictionary[Any, dict[int, tuple[int, datetime]]] = (
     weakref.WeakKeyDictionary()
 )
+# per database: the day the all-time rows were last seen rolled up to
+_ROLLED: weakref.WeakKeyDictionary[Any, date] = weakref.WeakKeyDictionary()
+ROLLUP_LAG = timedelta(days=2)
+
+
+def rollup_target(now: datetime) -> date:
+    """The first day that may still receive gifts: a gift is filed under its local day, which is
+    at most one day behind its UTC day (UTC-12), and a batch commits within seconds of its
+    time — two UTC days back leaves a day of margin."""
+    return now.astimezone(UTC).date() - ROLLUP_LAG
+
+
+def roll_up(ctx: AppContext) -> bool:
+    """Roll the all-time rows up to ``rollup_target`` (a no-op unless a day has passed)."""
+    now = ctx.clock.now()
+    target = rollup_target(now)
+    if _ROLLED.get(ctx.engine, date.min) >= target:
+        return False
+    with unit_of_work(ctx.engine) as conn:
+        rolled = repository.roll_up(conn, target, now)
+        through = repository.rolled_through(conn)
+    _ROLLED[ctx.engine] = through
+    return rolled
 
 
 def _period(ctx: AppContext, period: str) -> tuple[Policy, date]:
@@ -147,8 +176,11 @@ def _due(asked: tuple[int, datetime] | None, coins: int, now: datetime, every: t
 
 
 async def tick(ctx: AppContext) -> None:
-    """Ask for the snapshots that may be due (see the module's docstring)."""
+    """Ask for the snapshots that may be due, and roll the all-time rows up when a day has
+    passed (see the module's docstring)."""
     now = ctx.clock.now()
+    if _ROLLED.get(ctx.engine, date.min) < rollup_target(now):  # once a day: no thread hop else
+        await asyncio.to_thread(roll_up, ctx)
     rules = ctx.policies.in_force(now).leaderboards
     every = timedelta(seconds=rules.snapshot_seconds)
     totals = await asyncio.to_thread(_active_totals, ctx)

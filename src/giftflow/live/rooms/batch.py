@@ -54,6 +54,12 @@ def announce(ctx: BatchContext, live_id: int, *user_ids: str) -> None:
     users.update(user_ids)
 
 
+def announced(ctx: BatchContext) -> set[int]:
+    """Every live announced in this batch so far (other features read theirs with the rooms)."""
+    lives: set[int] = ctx.book.memo.get(_LIVES, set())
+    return lives
+
+
 def live(ctx: BatchContext, live_id: int) -> LiveRow:
     """The live as this batch sees it, its room locked; 404 if there is no such live."""
     key = ("live.row", live_id)

@@ -34,6 +34,9 @@ _FACTS = (
 def _live(row: Any) -> LiveRow:
     values = dict(row)
     values["state"] = LiveState(values["state"])
+    # the last leaderboard snapshot (0010) is the leaderboards' business, not the room's
+    values.pop("leaderboard_at", None)
+    values.pop("leaderboard_seq", None)
     return LiveRow(**values)
 
 
