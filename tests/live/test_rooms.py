@@ -343,3 +343,18 @@ def test_lives_of_two_databases_in_one_process(
     with open_live("seed-002", url=f"sqlite:///{other}") as api:
         two = first_live(api, "bob")
     assert one == two
+
+
+def test_a_live_names_its_creator_for_viewers(open_live: OpenLive) -> None:
+    """Viewers cannot read other users' profiles; the live says whose it is."""
+    with open_live("seed-002") as api:
+        api.creator("named", display_name="Ava Lumen")
+        api.creator("plain")
+        api.viewer("fan")
+        named, plain = api.start("named"), api.start("plain")
+        for live_id, name in ((named, "Ava Lumen"), (plain, "plain")):
+            r = api.client.get(f"/v1/lives/{live_id}", headers=api.user("fan"))
+            assert r.status_code == 200, r.text
+            assert r.json()["creator_name"] == name
+        listed = api.client.get("/v1/lives?state=active", headers=api.user("fan")).json()["data"]
+        assert {live["creator_name"] for live in listed} == {"Ava Lumen", "plain"}

@@ -28,6 +28,9 @@ class LiveOut(BaseModel):
     id: str
     object: str = "live"
     creator_id: str
+    creator_name: str = Field(
+        default="", description="The creator's display name (their id when they have none)."
+    )
     title: str | None
     state: str
     subscribers_only: bool = Field(

@@ -52,6 +52,7 @@ def view(ctx: AppContext, live_id: int) -> dict[str, Any]:
         live, ineligible=reason, last_seq=last, unique_viewers=unique, watch_seconds=seconds
     )
     out["subscribers_only"] = live.subscribers_only
+    out["creator_name"] = creator.name if creator is not None else live.creator_id
     return out
 
 

@@ -7,4 +7,4 @@ if (!ok) fill(list, el("li", { class: "alert" }, error.message));
 else if (data.data.length === 0) fill(list, el("li", { class: "hint" }, "Nobody is live right now."));
 else fill(list, data.data.map((live) => el("li", {},
   el("a", { href: `/live/${live.id}` }, el("strong", {}, live.title || "Untitled live"),
-    " · ", live.creator_id, " · ", `${live.viewer_count} watching`))));
+    " · ", live.creator_name || live.creator_id, " · ", `${live.viewer_count} watching`))));
