@@ -4,6 +4,7 @@ lock after five wrong codes, recovery codes, re-enrolment, and what is stored.""
 from __future__ import annotations
 
 import re
+import urllib.parse
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
@@ -48,6 +49,11 @@ def test_enrol_confirm_verify(fapi: FactorApi) -> None:
     svg = ET.fromstring(body["qr_svg"])
     assert svg.tag in ("svg", "{http://www.w3.org/2000/svg}svg")
     assert body["qr_svg"].lstrip().startswith("<svg")
+    # and as a data URI an <img> can show: a standalone SVG document (with its namespace)
+    head, _, data = body["qr_data_uri"].partition(",")
+    assert head.startswith("data:image/svg+xml")
+    image = ET.fromstring(urllib.parse.unquote(data))
+    assert image.tag == "{http://www.w3.org/2000/svg}svg"
     assert fapi.factor_state("alice")["state"] == "pending"
 
     # a pending factor verifies nothing yet

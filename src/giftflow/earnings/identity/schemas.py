@@ -36,7 +36,10 @@ class EnrolmentOut(BaseModel):
     state: SecondFactorState = "pending"
     otpauth_uri: str = Field(description="Scan it, or type `secret` into the authenticator app.")
     secret: str = Field(description="The base32 secret: shown now only, stored encrypted.")
-    qr_svg: str = Field(description="The otpauth URI as a QR code (an SVG document).")
+    qr_svg: str = Field(description="The otpauth URI as a QR code (SVG to put inline in HTML).")
+    qr_data_uri: str = Field(
+        description="The same QR code as a `data:image/svg+xml` URI, for an `<img src>`."
+    )
     issuer: str
     account_name: str
     digits: int

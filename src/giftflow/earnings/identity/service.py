@@ -134,11 +134,12 @@ def matching_step(secret: str, code: str, now: datetime, last_step: int | None) 
 
 def enrolment(user_id: str, secret: str) -> EnrolmentOut:
     uri = totp_for(secret).provisioning_uri(name=user_id, issuer_name=ISSUER)
-    qr_svg = segno.make(uri, error="m").svg_inline(scale=4, title=f"{ISSUER}: {user_id}")
+    qr = segno.make(uri, error="m")
     return EnrolmentOut(
         otpauth_uri=uri,
         secret=secret,
-        qr_svg=qr_svg,
+        qr_svg=qr.svg_inline(scale=4, title=f"{ISSUER}: {user_id}"),
+        qr_data_uri=qr.svg_data_uri(scale=4),
         issuer=ISSUER,
         account_name=user_id,
         digits=DIGITS,

@@ -12,27 +12,6 @@ const KYC_TEXT = {
   rejected: "Your identity check was rejected: contact your platform.",
 };
 
-/** The SVG the API returns (`qr_svg`), as a data: URI an <img> can show (the page's CSP allows
- * data: images). The API's SVG is made for inline use (segno's svg_inline): without an xmlns an
- * image would not render it, and without a viewBox it would not scale, so both are added to its
- * opening tag when missing. */
-function svgImage(svg) {
-  let text = String(svg).trim();
-  const open = /^<svg\b[^>]*>/.exec(text)?.[0];
-  if (open) {
-    let tag = open;
-    if (!/\sxmlns=/.test(tag)) tag = tag.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"');
-    const width = /\swidth="(\d+)"/.exec(tag)?.[1];
-    const height = /\sheight="(\d+)"/.exec(tag)?.[1];
-    if (!/\sviewBox=/.test(tag) && width && height) tag = tag.replace("<svg", `<svg viewBox="0 0 ${width} ${height}"`);
-    text = tag + text.slice(open.length);
-  }
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return `data:image/svg+xml;base64,${btoa(binary)}`;
-}
-
 /** initSecurity({onChange(identity)}) */
 export function initSecurity({ onChange }) {
   const identityBox = document.getElementById("identity");
@@ -117,7 +96,7 @@ export function initSecurity({ onChange }) {
         el("li", {}, "Scan this QR code with your authenticator app, or type the key below into it."),
         el("li", {}, "Enter the 6-digit code the app shows.")),
       el("div", { class: "enrol" },
-        el("img", { id: "totp-qr", class: "qr", src: svgImage(data.qr_svg), alt: `QR code to add ${data.issuer} (${data.account_name}) to an authenticator app`, width: 200, height: 200 }),
+        el("img", { id: "totp-qr", class: "qr", src: data.qr_data_uri, alt: `QR code to add ${data.issuer} (${data.account_name}) to an authenticator app`, width: 200, height: 200 }),
         el("div", { class: "stack" },
           el("p", {}, "Key for typing in: ", el("code", { id: "totp-secret", class: "secret" }, data.secret)),
           el("p", { class: "hint" }, `${data.digits} digits, a new code every ${data.period_seconds} seconds, account ${data.account_name} at ${data.issuer}.`),
