@@ -93,6 +93,19 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """One read transaction, so every query in it sees the same committed moment:
+    ``REPEATABLE READ READ ONLY`` on PostgreSQL, a plain read transaction on SQLite."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        with conn.begin():
+            yield conn
+
+
 def alembic_config(url: str) -> Any:
     from alembic.config import Config
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnClause
 
+from giftflow.db import read_snapshot
 from giftflow.ledger.accounts import CHART
 from giftflow.ledger.reconcile import AccountFact, Facts, PostingSum, ReconcileReport, report
 from giftflow.schema import accounts, pending_transfers, postings, transactions
@@ -35,13 +36,8 @@ _LOW: ColumnClause[int] = literal_column("4294967295")
 
 def reconcile(engine: Engine) -> ReconcileReport:
     """Gather the facts in one snapshot and check them."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            )
-        with conn.begin():
-            facts = gather(conn)
+    with read_snapshot(engine) as conn:
+        facts = gather(conn)
     return report(facts)
 
 

@@ -18,8 +18,7 @@ joined in Python, as reconcile does, so no aggregate overflows a 64-bit sum.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -27,7 +26,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Connection,
-    Engine,
     String,
     and_,
     bindparam,
@@ -44,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
+from giftflow.db import read_snapshot
 from giftflow.earnings.withdrawals import states
 from giftflow.earnings.withdrawals.repository import counted_days as withdrawal_days
 from giftflow.ledger.read_repository import balances
@@ -103,16 +102,7 @@ def _joined(high: Any, low: Any) -> int:
     return int(high or 0) * 2**32 + int(low or 0)
 
 
-@contextmanager
-def snapshot(engine: Engine) -> Iterator[Connection]:
-    """One read transaction: every query of a view sees the same committed moment."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            )
-        with conn.begin():
-            yield conn
+snapshot = read_snapshot  # one read transaction (giftflow.db)
 
 
 # --- endpoint reads ----------------------------------------------------------------------------

@@ -19,8 +19,6 @@ live's id) or ``creator`` (scope id the recipient).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +27,6 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
-    Engine,
     Integer,
     and_,
     case,
@@ -42,7 +39,7 @@ from sqlalchemy import (
     text,
 )
 
-from giftflow.db import upsert_insert
+from giftflow.db import read_snapshot, upsert_insert
 from giftflow.live.analytics.periods import Grid, epoch
 from giftflow.live.gifting.hooks import GiftFact, packed_ids, packed_ints
 from giftflow.schema import (
@@ -190,16 +187,7 @@ ANALYTICS_WRITES = AnalyticsWrites()
 
 
 # --- endpoint reads ----------------------------------------------------------------------------
-@contextmanager
-def snapshot(engine: Engine) -> Iterator[Connection]:
-    """One read transaction: every figure of a response sees the same committed moment."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            )
-        with conn.begin():
-            yield conn
+snapshot = read_snapshot  # one read transaction (giftflow.db)
 
 
 def _n(value: int) -> ColumnElement[Any]:

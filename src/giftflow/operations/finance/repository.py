@@ -51,6 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
+from giftflow.db import read_snapshot
 from giftflow.schema import accounts, postings, purchases, transactions, wallet_state
 
 COIN = "COIN"
@@ -193,19 +194,14 @@ def _legs(debit: Any, credit: Any) -> Any:
 
 def read_finance(engine: Engine, bounds: Sequence[datetime]) -> FinanceData:
     """Everything the report of the buckets ``bounds`` delimits needs, in one read snapshot."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            )
-        with conn.begin():
-            return FinanceData(
-                flows=money_flows(conn, bounds),
-                diamond_flows=diamond_flows(conn, bounds),
-                diamonds_now=diamond_balances(conn),
-                open_lots=open_lots(conn, bounds[0]),
-                lot_changes=lot_changes(conn, bounds),
-            )
+    with read_snapshot(engine) as conn:
+        return FinanceData(
+            flows=money_flows(conn, bounds),
+            diamond_flows=diamond_flows(conn, bounds),
+            diamonds_now=diamond_balances(conn),
+            open_lots=open_lots(conn, bounds[0]),
+            lot_changes=lot_changes(conn, bounds),
+        )
 
 
 # --- buckets and account classes ---------------------------------------------------------------

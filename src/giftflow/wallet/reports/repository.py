@@ -53,6 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
+from giftflow.db import read_snapshot
 from giftflow.schema import accounts, postings, purchases, transactions, wallet_state
 from giftflow.wallet.purchases.commands import ISSUED, REVENUE, STORE_FEES, WRITEOFFS
 from giftflow.wallet.purchases.repository import PurchaseRow, purchase_row
@@ -121,18 +122,13 @@ class ReportData:
 def read_report(engine: Engine, bounds: Sequence[datetime], as_of: datetime) -> ReportData:
     """Everything one report needs, in one read snapshot: the flows of the days that
     ``bounds`` delimits, and the lots as of ``as_of`` (bonus coins: now)."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            )
-        with conn.begin():
-            return ReportData(
-                flows=day_flows(conn, bounds),
-                counts=day_counts(conn, bounds),
-                lots=lot_groups(conn, as_of),
-                bonus_outstanding=bonus_outstanding(conn),
-            )
+    with read_snapshot(engine) as conn:
+        return ReportData(
+            flows=day_flows(conn, bounds),
+            counts=day_counts(conn, bounds),
+            lots=lot_groups(conn, as_of),
+            bonus_outstanding=bonus_outstanding(conn),
+        )
 
 
 # --- the days ----------------------------------------------------------------------------------

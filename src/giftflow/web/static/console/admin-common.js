@@ -2,9 +2,9 @@
 // tables, state badges, "load more" paging and a dialog that asks for a reason or a note.
 // Amounts are always the API's `display` strings; nothing here formats a number.
 
-import { act, api, el, fill, when } from "./console.js";
+import { act, api, busy, el, fill, when } from "./console.js";
 
-export { act, api, el, fill, when };
+export { act, api, busy, el, fill, when };
 
 /** The API's message for a refusal (its code alongside, for operators and support). */
 export function refusal(error) {
@@ -15,18 +15,6 @@ export function refusal(error) {
 
 export function alertBox(error) {
   return el("p", { class: "alert", role: "alert" }, refusal(error));
-}
-
-/** Disable a button while `work` runs (no double submission). */
-export async function busy(button, work) {
-  button.disabled = true;
-  button.setAttribute("aria-busy", "true");
-  try {
-    return await work();
-  } finally {
-    button.disabled = false;
-    button.removeAttribute("aria-busy");
-  }
 }
 
 // --- display ---------------------------------------------------------------------------------

@@ -62,6 +62,18 @@ export async function act(path, { method = "POST", body } = {}) {
   return result;
 }
 
+/** Disable a button while `work` runs (no double submission). */
+export async function busy(button, work) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    return await work();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
 /** el("button", {class: "btn", onclick: f, "aria-label": "x"}, "text", child, ...) */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

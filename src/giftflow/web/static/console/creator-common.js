@@ -5,9 +5,9 @@
 // `toMinorUnits`, which reads what a person typed into an integer of minor units without ever
 // making a float.
 
-import { act, api, el, fill, newKey, toast, when } from "./console.js";
+import { act, api, busy, el, fill, newKey, toast, when } from "./console.js";
 
-export { act, api, el, fill, newKey, toast, when };
+export { act, api, busy, el, fill, newKey, toast, when };
 
 /** The API's message for a refusal, with its code (support can look it up in docs/errors.md). */
 export function refusal(error) {
@@ -40,18 +40,6 @@ export function refill(container, ...children) {
 
 export function doneBox(...children) {
   return el("p", { class: "done", role: "status" }, ...children);
-}
-
-/** Disable a button while `work` runs: no double submission. */
-export async function busy(button, work) {
-  button.disabled = true;
-  button.setAttribute("aria-busy", "true");
-  try {
-    return await work();
-  } finally {
-    button.disabled = false;
-    button.removeAttribute("aria-busy");
-  }
 }
 
 const GOOD = new Set(["paid", "verified", "active", "usable", "accepted", "host", "completed", "won"]);
