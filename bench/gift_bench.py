@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from giftflow import metrics
+from giftflow.api import tune_gc
 from giftflow.clock import SystemClock
 from giftflow.db import make_engine, unit_of_work
 from giftflow.ledger.commands import TransferCommand
@@ -54,6 +55,7 @@ GIFT = "rose"
 POLICY_PROFILE = os.environ.get("BENCH_POLICY", "standard")
 ROUTE = "POST /v1/lives/{live_id}/gifts"
 TICK = os.sysconf("SC_CLK_TCK")
+DEFAULT_GC = gc.get_threshold()
 
 
 # --- CPU accounting (Linux /proc) ---------------------------------------------------------------
@@ -375,8 +377,10 @@ def measure_gifts(
         writer_id, main_id = writer_thread.native_id, threading.get_native_id()
         if prof is not None:
             prof.armed = True
-        gc.collect()  # every window starts from a collected heap (a full collection of the
-        # writer's process takes ~0.2 s here: one more or less inside a window is noise)
+        # as ``giftflow serve`` runs its writer: what is alive now is frozen out of the
+        # collector's way and the young generation is collected less often (default thresholds
+        # spent ~25% of the writer's CPU in full collections of the bench's large heap)
+        tune_gc()
         before = _batches()
         with CpuMeter(
             writer=lambda: thread_cpu(writer_id),
@@ -391,6 +395,8 @@ def measure_gifts(
         writer.stop()
         engine.dispose()
         threading.setprofile(None)
+        gc.unfreeze()  # the next window freezes its own heap
+        gc.set_threshold(*DEFAULT_GC)
     cpu = (
         meter.split
         if pg_data is not None

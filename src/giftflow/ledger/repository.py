@@ -19,6 +19,7 @@ from sqlalchemy import Connection, bindparam, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
+from giftflow.jsontext import dumps_sorted
 from giftflow.ledger.accounts import classify
 from giftflow.ledger.book import Book
 from giftflow.ledger.model import AccountKey, AccountRef, AccountState, ShardSet
@@ -293,7 +294,7 @@ class WriterRepository:
             "reverses_id": [t.reverses_id for t in txns],
             "policy_version": [t.policy_version for t in txns],
             "memo": [t.memo for t in txns],
-            "meta": [json.dumps(t.meta, sort_keys=True) if t.meta else None for t in txns],
+            "meta": [dumps_sorted(t.meta) if t.meta else None for t in txns],
         }
         plist = [(t.id, p) for t in txns for p in t.postings]
         posting_rows: dict[str, list[Any]] = {

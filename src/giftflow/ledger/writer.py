@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import threading
@@ -46,6 +45,7 @@ from giftflow.errors import (
     WriterOverloaded,
     WriterUnavailable,
 )
+from giftflow.jsontext import dumps_sorted
 from giftflow.ledger.accounts import classify
 from giftflow.ledger.batch_repository import BatchRepository
 from giftflow.ledger.book import Book, LateAccount
@@ -406,7 +406,7 @@ class LedgerWriter:
                         "key": req.key,
                         "request_hash": req.request_hash,
                         "status_code": outcome.status,
-                        "response": json.dumps(outcome.body, sort_keys=True),
+                        "response": dumps_sorted(outcome.body),
                         "created_at": now,
                     }
                 )

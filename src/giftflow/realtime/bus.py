@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from giftflow.realtime import metrics
-from giftflow.realtime.frames import Event
+from giftflow.realtime.frames import Event, dumps
 
 log = logging.getLogger("giftflow.realtime.bus")
 
@@ -91,9 +91,7 @@ class RedisBus:
     def publish(self, by_room: Mapping[int, list[Event]]) -> None:
         """Queue one message per room (event loop, never blocks)."""
         for room_id, events in by_room.items():
-            body = json.dumps(
-                {"src": self.instance, "events": events}, separators=(",", ":"), ensure_ascii=False
-            )
+            body = dumps({"src": self.instance, "events": events})
             self._queue.append((room_id, body))
         self._ready.set()
 

@@ -11,10 +11,11 @@ event's ``seq_from`` is kept), which is how a slow subscriber's queued frames ar
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from giftflow import jsontext
 
 Event = dict[str, Any]
 
@@ -89,7 +90,7 @@ class Frame:
     @property
     def text(self) -> str:
         if self._text is None:
-            self._text = json.dumps(self.message(), separators=(",", ":"), ensure_ascii=False)
+            self._text = dumps(self.message())
         return self._text
 
 
@@ -103,4 +104,4 @@ def merge(first: Frame, second: Frame) -> Frame:
 
 
 def dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return jsontext.dumps(message)

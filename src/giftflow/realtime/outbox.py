@@ -13,7 +13,6 @@ After the commit the writer hands the staged events to its commit listeners (the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +22,7 @@ from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from giftflow.clock import rfc3339
 from giftflow.errors import NotFound
+from giftflow.jsontext import dumps
 from giftflow.ledger.commands import BatchContext
 from giftflow.schema import room_events, room_sequences
 
@@ -41,7 +41,7 @@ class RoomEvent:
     created_at: datetime
 
     def json(self) -> str:
-        return json.dumps(self.payload, separators=(",", ":"), ensure_ascii=False)
+        return dumps(self.payload)
 
 
 class OutboxBatchRepository:

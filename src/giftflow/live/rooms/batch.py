@@ -10,9 +10,9 @@ earlier ones' changes); a refused command's changes are undone by the book.
 from __future__ import annotations
 
 import weakref
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from giftflow.copying import copier
 from giftflow.errors import NotFound
 from giftflow.ledger.commands import BatchContext
 from giftflow.live.rooms.model import LiveRow, UserFacts
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 _USERS = ("live.users",)
+_copy_live = copier(LiveRow)
 _LIVES = ("live.announced",)
 # a live's creator never changes: safe to keep, per database (live ids restart in another one)
 _CREATORS: weakref.WeakKeyDictionary[Engine, dict[int, str]] = weakref.WeakKeyDictionary()
@@ -65,7 +66,7 @@ def live(ctx: BatchContext, live_id: int) -> LiveRow:
     key = ("live.row", live_id)
     cached: LiveRow | None = ctx.book.memo.get(key)
     if cached is not None:
-        return replace(cached)
+        return _copy_live(cached)
     try:
         outbox.last_seq(ctx, live_id)  # locks every announced room, in order
     except NotFound:
@@ -77,12 +78,13 @@ def live(ctx: BatchContext, live_id: int) -> LiveRow:
     found: LiveRow | None = ctx.book.memo.get(key)
     if found is None:
         raise NotFound("No such live.", id=str(live_id))
-    return replace(found)
+    return _copy_live(found)
 
 
 def save_live(ctx: BatchContext, row: LiveRow) -> None:
-    ctx.book.remember(("live.row", row.id), replace(row))
-    ctx.book.stage(LIVE_WRITES, ("live", replace(row)))
+    saved = _copy_live(row)  # the memo hands out copies and the flush only reads: one will do
+    ctx.book.remember(("live.row", row.id), saved)
+    ctx.book.stage(LIVE_WRITES, ("live", saved))
 
 
 def user(ctx: BatchContext, user_id: str) -> UserFacts | None:

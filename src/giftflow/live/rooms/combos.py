@@ -11,10 +11,10 @@ ends closes its open streaks before ``live_ended``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from giftflow.copying import copier
 from giftflow.ledger.commands import BatchContext, Command
 from giftflow.ledger.model import AccountRef
 from giftflow.live.catalog.model import GiftBatchRepository, GiftRow
@@ -44,6 +44,9 @@ def gift_view(gift: GiftRow) -> dict[str, Any]:
     return {"id": gift.id, "name": gift.name, "tier": gift.tier, "image": gift.image}
 
 
+_copy_combo = copier(ComboRow)
+
+
 # --- combos ------------------------------------------------------------------------------------
 _ANNOUNCED = ("live.combos",)
 
@@ -64,12 +67,13 @@ def load_combo(ctx: BatchContext, key: tuple[int, str, str]) -> ComboRow | None:
         for k in wanted:
             ctx.book.memo[("live.combo", k)] = found.get(k)  # read under the rooms' locks
     row: ComboRow | None = ctx.book.memo[memo_key]
-    return replace(row) if row is not None else None
+    return _copy_combo(row) if row is not None else None
 
 
 def save_combo(ctx: BatchContext, key: tuple[int, str, str], row: ComboRow | None) -> None:
-    ctx.book.remember(("live.combo", key), row)
-    ctx.book.stage(LIVE_WRITES, ("combo", replace(row)) if row else ("combo_delete", key))
+    saved = _copy_combo(row) if row is not None else None  # the caller may change ``row`` again
+    ctx.book.remember(("live.combo", key), saved)
+    ctx.book.stage(LIVE_WRITES, ("combo", saved) if saved else ("combo_delete", key))
 
 
 def end_combo(ctx: BatchContext, combo: ComboRow, gift: GiftRow | None) -> int:

@@ -237,36 +237,80 @@ class WalletWrites:
             elif op == "event":
                 conn.execute(payment_events.insert().values(**value))
         if latest_wallet:
-            conn.execute(
-                update(wallet_state)
-                .where(wallet_state.c.user_id == bindparam("w_user"))
-                .values(
-                    paid_total=bindparam("w_total"),
-                    paid_spent=bindparam("w_spent"),
-                    frozen_reason=bindparam("w_frozen"),
-                ),
-                [
-                    {
-                        "w_user": w.user_id,
-                        "w_total": w.paid_total,
-                        "w_spent": w.paid_spent,
-                        "w_frozen": w.frozen_reason,
-                    }
-                    for w in latest_wallet.values()
-                ],
-            )
+            _write_wallets(conn, list(latest_wallet.values()))
         if windows:
-            stmt = upsert_insert(conn, spend_windows)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["user_id", "counter", "day"],
-                    set_={"coins": spend_windows.c.coins + stmt.excluded.coins},
-                ),
-                [
-                    {"user_id": u, "counter": c, "day": d, "coins": n}
-                    for (u, c, d), n in windows.items()
-                ],
-            )
+            _add_windows(conn, windows)
+
+
+# On PostgreSQL the two kinds of row every gift stages go in as one statement over arrays each,
+# not one execution per row (``executemany`` cost ~30-45 µs of the writer's Python per gift).
+_WALLETS_PG = text(
+    "UPDATE wallet_state SET paid_total = v.total, paid_spent = v.spent, frozen_reason = v.frozen "
+    "FROM unnest(CAST(:users AS text[]), CAST(:totals AS bigint[]), CAST(:spent AS bigint[]), "
+    "CAST(:frozen AS text[])) AS v(u, total, spent, frozen) WHERE wallet_state.user_id = v.u"
+)
+_WINDOWS_PG = text(
+    "INSERT INTO spend_windows (user_id, counter, day, coins) "
+    "SELECT * FROM unnest(CAST(:users AS text[]), CAST(:counters AS text[]), "
+    "CAST(:days AS date[]), CAST(:coins AS bigint[])) "
+    "ON CONFLICT (user_id, counter, day) DO UPDATE SET coins = spend_windows.coins + excluded.coins"
+)
+
+
+def _write_wallets(conn: Connection, states: list[WalletState]) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            _WALLETS_PG,
+            {
+                "users": [w.user_id for w in states],
+                "totals": [w.paid_total for w in states],
+                "spent": [w.paid_spent for w in states],
+                "frozen": [w.frozen_reason for w in states],
+            },
+        )
+        return
+    conn.execute(
+        update(wallet_state)
+        .where(wallet_state.c.user_id == bindparam("w_user"))
+        .values(
+            paid_total=bindparam("w_total"),
+            paid_spent=bindparam("w_spent"),
+            frozen_reason=bindparam("w_frozen"),
+        ),
+        [
+            {
+                "w_user": w.user_id,
+                "w_total": w.paid_total,
+                "w_spent": w.paid_spent,
+                "w_frozen": w.frozen_reason,
+            }
+            for w in states
+        ],
+    )
+
+
+def _add_windows(conn: Connection, windows: dict[tuple[str, str, date], int]) -> None:
+    """Add coins to each (user, counter, day) window, creating it when missing."""
+    keys = sorted(windows)  # one order for every writer: upserts lock rows in it
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            _WINDOWS_PG,
+            {
+                "users": [k[0] for k in keys],
+                "counters": [k[1] for k in keys],
+                "days": [k[2] for k in keys],
+                "coins": [windows[k] for k in keys],
+            },
+        )
+        return
+    stmt = upsert_insert(conn, spend_windows)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["user_id", "counter", "day"],
+            set_={"coins": spend_windows.c.coins + stmt.excluded.coins},
+        ),
+        [{"user_id": u, "counter": c, "day": d, "coins": windows[(u, c, d)]} for u, c, d in keys],
+    )
 
 
 def _shift(conn: Connection, user_id: str, shift: Shift) -> None:
