@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.background import BackgroundTask
+from starlette.types import Receive, Scope, Send
 
 from giftflow.context import AppContext, get_context
 from giftflow.errors import NotFound
@@ -87,14 +87,29 @@ async def room_events(
         welcome, _ = await realtime.welcome(room_id, resume)
         return JSONResponse(WelcomeOut.model_validate(welcome).model_dump(mode="json"))
     stream = await realtime.open(room_id, resume)
-    return StreamingResponse(
-        _sse_body(stream, ctx.settings.realtime_ping_seconds),
-        media_type=SSE,
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        # detaches even if the client left before the body started (the generator's own
-        # ``finally`` never runs then)
-        background=BackgroundTask(stream.close),
-    )
+    return _SseResponse(stream, ctx.settings.realtime_ping_seconds)
+
+
+class _SseResponse(StreamingResponse):
+    """The room's SSE body; the subscriber is detached as soon as the response ends, however it
+    ends. When the client goes away Starlette cancels the sending task: if that happens while the
+    body's generator is suspended at a ``yield`` (its frame being written), the generator's own
+    ``finally`` would run only when the garbage collector finalises it, seconds later, and the
+    room would keep a subscriber nobody reads (and a hub) until then."""
+
+    def __init__(self, stream: Stream, ping_seconds: float) -> None:
+        super().__init__(
+            _sse_body(stream, ping_seconds),
+            media_type=SSE,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.stream.close()
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
