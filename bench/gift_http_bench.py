@@ -74,6 +74,7 @@ class GiftHttpResult:
     healthz_cpu: CpuSplit = field(default_factory=CpuSplit)
     gifts_cpu: CpuSplit = field(default_factory=CpuSplit)
     committed: int = 0  # the live's gifts_count moved by this much during the gift window
+    mean_batch: float = 0.0  # commands per writer batch during the gift window
 
     @property
     def ratio(self) -> float:
@@ -217,9 +218,21 @@ def measure_gift_http(
             with meter() as on_healthz:
                 healthz = wrk(server.url, healthz_lua, seconds, connections)
             before = gifts_count(server.url, platform, live)
+            batches_before = writer_batches(server.url)
             with meter() as on_gifts:
                 gifts = wrk(server.url, gifts_lua, seconds, connections)
             committed = gifts_count(server.url, platform, live) - before
+            batches = writer_batches(server.url) - batches_before
+            mean_batch = committed / batches if batches else 0.0
         finally:
             server.stop()
-    return GiftHttpResult(healthz, gifts, on_healthz.split, on_gifts.split, committed)
+    return GiftHttpResult(
+        healthz, gifts, on_healthz.split, on_gifts.split, committed, round(mean_batch, 1)
+    )
+
+
+def writer_batches(url: str) -> int:
+    """How many batches the server's writer has committed (its ``/metrics``)."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    found = re.search(r"^giftflow_writer_batch_size_count ([0-9.e+]+)$", text, re.MULTILINE)
+    return int(float(found.group(1))) if found else 0

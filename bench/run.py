@@ -195,6 +195,7 @@ def run_gift_http(pg: PostgresCluster, url: str) -> GiftHttpResult:
     console.print(
         f"  gifts ÷ healthz: {h.ratio:.2f}× (target ≥ {HTTP_GIFT_TARGET}×);"
         f" the live's gifts_count moved by {h.committed:,} for {h.gifts.requests:,} answered"
+        f" (writer batches of {h.mean_batch:,.0f})"
     )
     return h
 
@@ -296,6 +297,7 @@ def gift_table(
             )
         runs[-1]["vs_healthz"] = round(http.ratio, 3)
         runs[-1]["gifts_committed"] = http.committed
+        runs[-1]["mean_batch"] = http.mean_batch
         runs[-1]["target_vs_healthz"] = HTTP_GIFT_TARGET
     if fanout is not None:
         f = fanout

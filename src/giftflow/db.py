@@ -150,3 +150,28 @@ def upsert_insert(conn: Connection, table: Any) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+@contextmanager
+def pg_pipeline(conn: Connection) -> Iterator[Any]:
+    """PostgreSQL pipeline mode on ``conn``'s driver connection (yielded): statements sent inside
+    go to the server without waiting for each other, and the block ends with one round trip.
+
+    An error in any of them is raised when the block ends, as the same ``DBAPIError`` SQLAlchemy
+    raises for a statement (``connection_invalidated`` when the connection was lost), so a
+    caller handles it as any database error.
+    """
+    import psycopg  # PostgreSQL only
+    from sqlalchemy.exc import DBAPIError
+
+    driver: Any = conn.connection.driver_connection
+    try:
+        with driver.pipeline():
+            yield driver
+    except psycopg.Error as exc:  # raised by the pipeline's sync, outside SQLAlchemy
+        lost = bool(driver.broken or driver.closed)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            None, None, exc, psycopg.Error, connection_invalidated=lost
+        ) from exc

@@ -17,12 +17,14 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 
+from giftflow.db import pg_pipeline
 from giftflow.jsontext import dumps_sorted
 from giftflow.ledger.accounts import classify
 from giftflow.ledger.book import Book
 from giftflow.ledger.model import AccountKey, AccountRef, AccountState, ShardSet
+from giftflow.ledger.prefetch import Read
+from giftflow.ledger.prefetch import run as run_reads
 from giftflow.schema import accounts, id_blocks, idempotency_keys, postings, transactions, users
 
 _TXN_TYPES = {
@@ -66,6 +68,15 @@ _IDENTITY = (
 _LOCK_PG = text(
     "SELECT a.id, a.path, a.asset, a.shard, a.may_go_negative, a.balance FROM accounts a "
     "JOIN unnest(CAST(:ids AS bigint[])) AS w(id) ON a.id = w.id ORDER BY a.id FOR UPDATE OF a"
+)
+
+
+_IDENTITY_PG = text("SELECT txid_current() AS txid, pg_backend_pid() AS pid")
+_OUTCOMES_PG = text(
+    "SELECT k.scope, k.key, k.request_hash, k.status_code, k.response "
+    "FROM idempotency_keys k JOIN unnest(CAST(:scopes AS text[]), "
+    "CAST(:keys AS text[])) AS w(scope, key) "
+    "ON k.scope = w.scope AND k.key = w.key"
 )
 
 
@@ -223,6 +234,30 @@ class WriterRepository:
         return out
 
     # --- idempotency ------------------------------------------------------------------------
+    def start(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> tuple[tuple[int, int] | None, dict[tuple[str, str], StoredOutcome]]:
+        """The batch's first round trip: its transaction's identity (PostgreSQL, to settle an
+        unknown COMMIT) and the stored outcomes of its idempotency keys. On PostgreSQL both go
+        with the transaction's BEGIN in one pipeline."""
+        if not self.is_pg:
+            return None, self.load_outcomes(keys)
+        wanted = list(set(keys))
+        found: dict[str, Any] = {}
+        reads = [Read(_IDENTITY_PG, {}, lambda rows: found.update(identity=rows[0]))]
+        if wanted:
+            params = {"scopes": [w[0] for w in wanted], "keys": [w[1] for w in wanted]}
+            reads.append(Read(_OUTCOMES_PG, params, lambda rows: found.update(outcomes=rows)))
+        run_reads(self.conn, reads)
+        identity = found["identity"]
+        stored = {
+            (r["scope"], r["key"]): StoredOutcome(
+                r["request_hash"], r["status_code"], json.loads(r["response"])
+            )
+            for r in found.get("outcomes", ())
+        }
+        return (int(identity["txid"]), int(identity["pid"])), stored
+
     def load_outcomes(
         self, keys: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], StoredOutcome]:
@@ -231,12 +266,7 @@ class WriterRepository:
             return {}
         if self.is_pg:
             found = self.conn.execute(
-                text(
-                    "SELECT k.scope, k.key, k.request_hash, k.status_code, k.response "
-                    "FROM idempotency_keys k JOIN unnest(CAST(:scopes AS text[]), "
-                    "CAST(:keys AS text[])) AS w(scope, key) "
-                    "ON k.scope = w.scope AND k.key = w.key"
-                ),
+                _OUTCOMES_PG,
                 {"scopes": [w[0] for w in wanted], "keys": [w[1] for w in wanted]},
             )
             return {
@@ -272,19 +302,8 @@ class WriterRepository:
         if not self.is_pg:
             self._write(book, outcomes)
             return
-        import psycopg  # PostgreSQL only
-
-        driver: Any = self.conn.connection.driver_connection
-        try:
-            with driver.pipeline():
-                self._write(book, outcomes)
-        except psycopg.Error as exc:  # raised by the pipeline's sync, outside SQLAlchemy
-            lost = bool(driver.broken or driver.closed)
-            if lost:
-                self.conn.invalidate(exc)
-            raise DBAPIError.instance(
-                None, None, exc, psycopg.Error, connection_invalidated=lost
-            ) from exc
+        with pg_pipeline(self.conn):
+            self._write(book, outcomes)
 
     def _write(self, book: Book, outcomes: list[dict[str, Any]]) -> None:
         txns = book.transactions
@@ -359,13 +378,6 @@ class WriterRepository:
                 .values(balance=bindparam("b_bal")),
                 [{"b_id": i, "b_bal": b} for i, b in zip(ids, balances, strict=True)],
             )
-
-    def transaction_identity(self) -> tuple[int, int] | None:
-        """PostgreSQL: this transaction's id and its backend's pid, to settle an unknown COMMIT."""
-        if not self.is_pg:
-            return None
-        row = self.conn.execute(text("SELECT txid_current(), pg_backend_pid()")).one()
-        return int(row[0]), int(row[1])
 
     def transaction_status(self, txid: int) -> str | None:
         """``committed``, ``aborted``, ``in progress`` or None (unknown) for a PostgreSQL txid."""

@@ -53,6 +53,7 @@ from giftflow.ledger.commands import BatchContext, Command
 from giftflow.ledger.commit_recovery import CommitUnknown, settle
 from giftflow.ledger.idempotency import IdempotencyRequest, Outcome, replay
 from giftflow.ledger.model import AccountKey, AccountRef
+from giftflow.ledger.prefetch import prefetch
 from giftflow.ledger.repository import AccountCache, WriterRepository
 
 log = logging.getLogger("giftflow.writer")
@@ -366,9 +367,8 @@ class LedgerWriter:
     def _apply_batch(self, conn: Connection, items: list[_Item], now: datetime) -> list[Outcome]:
         repo = WriterRepository(conn, self._cache, now)
         conn.begin()
-        server_txn = repo.transaction_identity()
         keys = [i.idempotency.ident for i in items if i.idempotency is not None]
-        stored = repo.load_outcomes(keys)
+        server_txn, stored = repo.start(keys)
         outcomes: list[Outcome | None] = [None] * len(items)
         active: list[int] = []
         seen: set[tuple[str, str]] = set()
@@ -386,6 +386,7 @@ class LedgerWriter:
         book = Book(repo, shard=self.shard, now=now, next_id=self._ids.take)
         ctx = BatchContext(book=book, repo=BatchRepository(conn), now=now)
         active = self._lock_accounts(repo, ctx, items, active, outcomes)
+        prefetch(ctx)  # what the commands announced besides accounts, in one round trip
         key_rows: list[dict[str, object]] = []
         for n in active:
             item = items[n]

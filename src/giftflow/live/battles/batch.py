@@ -15,9 +15,12 @@ added in this batch, sequence of the last gift), indexed by ``("battles.sup_keys
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from giftflow.ledger import prefetch
 from giftflow.ledger.commands import BatchContext
+from giftflow.ledger.prefetch import Read
 from giftflow.live.battles.model import BattleRow, Supporter
 from giftflow.live.battles.repository import BATTLE_WRITES, BattleBatchRepository, LoadedBattle
 from giftflow.live.rooms import batch as rooms
@@ -48,6 +51,28 @@ def _keep(memo: dict[Any, Any], loaded: dict[int, LoadedBattle]) -> None:
         memo[("battles.row", battle_id)] = found.battle
         for live_id, score in found.scores.items():
             memo.setdefault(("battles.score", battle_id, live_id), score)
+
+
+def _prefetch_battles(ctx: BatchContext) -> Iterable[Read]:
+    """Which announced lives have an open battle, in the batch's first round trip
+    (``ledger.prefetch``). When none has (the common case) that answers ``of_live``; otherwise
+    ``of_live`` reads them and their battles itself, as without a prefetch."""
+    memo = ctx.book.memo
+    announced: set[int] = memo.get(_LIVES, set())
+    wanted = [i for i in announced if ("battles.live", i) not in memo]
+    if not wanted:
+        return ()
+
+    def into(index: dict[int, list[int]]) -> None:
+        if any(index.values()):
+            return
+        for i in wanted:
+            memo[("battles.live", i)] = ()
+
+    return (BattleBatchRepository.open_of_lives_read(wanted, into),)
+
+
+prefetch.register(41, "live.battles", _prefetch_battles)
 
 
 def of_live(ctx: BatchContext, live_id: int) -> tuple[int, ...]:

@@ -24,7 +24,8 @@ class BattlesHook:
     name = "battles"
 
     def announce(self, ctx: BatchContext, intent: GiftIntent) -> Iterable[AccountRef]:
-        return ()  # the live is announced with its room
+        battles.announce_live(ctx, intent.live_id)  # asked in the batch's first round trip
+        return ()
 
     def observe(self, ctx: BatchContext, fact: GiftFact) -> None:
         for battle_id in battles.of_live(ctx, fact.live_id):

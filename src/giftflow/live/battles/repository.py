@@ -6,13 +6,14 @@ set-based, one statement per kind of row per batch)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from giftflow.db import upsert_insert
+from giftflow.ledger.prefetch import Read
 from giftflow.live.battles.model import (
     OPEN,
     BattleRow,
@@ -214,6 +215,21 @@ class BattleBatchRepository:
         for live_id, battle_id in rows:
             found[int(live_id)].append(int(battle_id))
         return found
+
+    @staticmethod
+    def open_of_lives_read(
+        live_ids: Iterable[int], into: Callable[[dict[int, list[int]]], None]
+    ) -> Read:
+        """``open_of_lives`` as a read of the batch's first round trip (``ledger.prefetch``)."""
+        wanted = sorted(set(live_ids))
+
+        def done(rows: list[dict[str, Any]]) -> None:
+            found: dict[int, list[int]] = {i: [] for i in wanted}
+            for r in rows:
+                found[int(r["live_id"])].append(int(r["battle_id"]))
+            into(found)
+
+        return Read(_OPEN_OF_LIVES_PG, {"ids": packed_ints(wanted)}, done)
 
     def battles(self, battle_ids: Iterable[int]) -> dict[int, LoadedBattle]:
         return load_battles(self.conn, battle_ids)

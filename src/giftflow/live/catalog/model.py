@@ -6,12 +6,16 @@ and by the gift command, which applies the same rule inside its batch.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
+from giftflow.ledger import prefetch
+from giftflow.ledger.commands import BatchContext
+from giftflow.ledger.prefetch import Read
 from giftflow.schema import gifts
 
 
@@ -69,7 +73,37 @@ class GiftBatchRepository:
         self._cache: dict[str, GiftRow | None] = {}
 
     def gift(self, gift_id: str) -> GiftRow | None:
-        if gift_id not in self._cache:
+        if gift_id not in self._cache:  # not announced, or on SQLite
             row = self.conn.execute(select(gifts).where(gifts.c.id == gift_id)).mappings().first()
             self._cache[gift_id] = gift_row(row) if row is not None else None
         return self._cache[gift_id]
+
+
+# --- the batch's first round trip (PostgreSQL, ``ledger.prefetch``) ---------------------------
+_ANNOUNCED = ("catalog.gifts",)
+_GIFTS_PG = text("SELECT * FROM gifts WHERE id = ANY(CAST(:ids AS text[]))").columns(*gifts.c)
+
+
+def announce_gift(ctx: BatchContext, gift_id: str) -> None:
+    """From ``account_hints``: this command will read ``gift_id`` (read with the batch's others
+    in its first round trip)."""
+    wanted: set[str] = ctx.book.memo.setdefault(_ANNOUNCED, set())
+    wanted.add(gift_id)
+
+
+def _prefetch_gifts(ctx: BatchContext) -> Iterable[Read]:
+    repo = ctx.repository(GiftBatchRepository)
+    announced: set[str] = ctx.book.memo.get(_ANNOUNCED, set())
+    wanted = sorted(g for g in announced if g not in repo._cache)
+    if not wanted:
+        return ()
+
+    def done(rows: list[dict[str, Any]]) -> None:
+        found = {r["id"]: gift_row(r) for r in rows}
+        for gift_id in wanted:
+            repo._cache[gift_id] = found.get(gift_id)
+
+    return (Read(_GIFTS_PG, {"ids": wanted}, done, tuple(gifts.c)),)
+
+
+prefetch.register(13, "live.gifts", _prefetch_gifts)  # no lock: after the rooms and lives

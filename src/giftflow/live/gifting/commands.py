@@ -41,7 +41,12 @@ from giftflow.errors import (
 )
 from giftflow.ledger.commands import BatchContext, Command
 from giftflow.ledger.model import AccountRef, Posting
-from giftflow.live.catalog.model import GiftBatchRepository, GiftRow, unavailable_reason
+from giftflow.live.catalog.model import (
+    GiftBatchRepository,
+    GiftRow,
+    announce_gift,
+    unavailable_reason,
+)
 from giftflow.live.cohosts import batch as cohosts
 from giftflow.live.gifting.hooks import GiftFact, GiftIntent, hooks
 from giftflow.live.rooms import batch as rooms
@@ -135,6 +140,7 @@ class SendGift(Command):
             cohosts.announce(ctx, o.live_id)
         subscriptions.announce(ctx, o.user_id, creator)  # read only for subscriber-only lives
         announce_combo(ctx, (o.live_id, o.user_id, o.gift_id))
+        announce_gift(ctx, o.gift_id)
         yield from spend_hints(ctx, o.user_id, REVENUE)
         yield ctx.book.debit_ref(ISSUED, "DIAMOND")
         yield ctx.book.key_for(diamonds_account(self.policy, recipient), "DIAMOND")

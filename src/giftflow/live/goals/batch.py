@@ -9,7 +9,11 @@ goals stay in the book's memo as a tuple per live; a change replaces the tuple t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from giftflow.ledger import prefetch
 from giftflow.ledger.commands import BatchContext
+from giftflow.ledger.prefetch import Read
 from giftflow.live.goals.repository import GOAL_WRITES, GoalBatchRepository, GoalRow
 from giftflow.live.rooms import batch as rooms
 
@@ -19,6 +23,25 @@ _ANNOUNCED = ("goals.announced",)
 def announce(ctx: BatchContext, live_id: int) -> None:
     lives: set[int] = ctx.book.memo.setdefault(_ANNOUNCED, set())
     lives.add(live_id)
+
+
+def _prefetch_goals(ctx: BatchContext) -> Iterable[Read]:
+    """The announced lives' goals in the batch's first round trip (``ledger.prefetch``), after
+    their rooms are locked, as ``goals`` reads them."""
+    memo = ctx.book.memo
+    announced: set[int] = memo.get(_ANNOUNCED, set())
+    wanted = [i for i in announced if ("goals.of", i) not in memo]
+    if not wanted:
+        return ()
+
+    def into(read: dict[int, list[GoalRow]]) -> None:
+        for i in wanted:
+            memo[("goals.of", i)] = tuple(read.get(i, ()))
+
+    return (GoalBatchRepository.goals_read(wanted, into),)
+
+
+prefetch.register(40, "live.goals", _prefetch_goals)
 
 
 def goals(ctx: BatchContext, live_id: int) -> tuple[GoalRow, ...]:

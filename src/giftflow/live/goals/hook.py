@@ -31,7 +31,8 @@ class GoalsHook:
     name = "goals"
 
     def announce(self, ctx: BatchContext, intent: GiftIntent) -> Iterable[AccountRef]:
-        return ()  # the live is announced with its room
+        goals.announce(ctx, intent.live_id)  # read with the batch's first round trip
+        return ()
 
     def observe(self, ctx: BatchContext, fact: GiftFact) -> None:
         current = goals.goals(ctx, fact.live_id)

@@ -9,7 +9,7 @@ reads a live's goals once, after that lock, and keeps them in the book's memo.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text
 
 from giftflow.db import upsert_insert
+from giftflow.ledger.prefetch import Read
 from giftflow.live.gifting.hooks import packed_ints
 from giftflow.schema import live_goals, lives
 
@@ -77,6 +78,18 @@ class GoalBatchRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    @staticmethod
+    def goals_read(
+        live_ids: Iterable[int], into: Callable[[dict[int, list[GoalRow]]], None]
+    ) -> Read:
+        """``goals`` as a read of the batch's first round trip (``ledger.prefetch``)."""
+        return Read(
+            _GOALS_PG,
+            {"ids": packed_ints(sorted(set(live_ids)))},
+            lambda rows: into(_by_live(_goal(r) for r in rows)),
+            tuple(live_goals.c),
+        )
+
     def goals(self, live_ids: Iterable[int]) -> dict[int, list[GoalRow]]:
         wanted = sorted(set(live_ids))
         if not wanted:
@@ -87,10 +100,14 @@ class GoalBatchRepository:
             rows = self.conn.execute(
                 select(live_goals).where(live_goals.c.live_id.in_(wanted))
             ).mappings()
-        found: dict[int, list[GoalRow]] = {}
-        for goal in sorted((_goal(r) for r in rows), key=lambda g: g.id):
-            found.setdefault(goal.live_id, []).append(goal)
-        return found
+        return _by_live(_goal(r) for r in rows)
+
+
+def _by_live(goals: Iterable[GoalRow]) -> dict[int, list[GoalRow]]:
+    found: dict[int, list[GoalRow]] = {}
+    for goal in sorted(goals, key=lambda g: g.id):
+        found.setdefault(goal.live_id, []).append(goal)
+    return found
 
 
 _UPSERT_PG = text(

@@ -10,11 +10,14 @@ earlier ones' changes); a refused command's changes are undone by the book.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from giftflow.copying import copier
 from giftflow.errors import NotFound
+from giftflow.ledger import prefetch
 from giftflow.ledger.commands import BatchContext
+from giftflow.ledger.prefetch import Read
 from giftflow.live.rooms.model import LiveRow, UserFacts
 from giftflow.live.rooms.repository import LIVE_WRITES, LiveBatchRepository
 from giftflow.realtime import outbox
@@ -59,6 +62,38 @@ def announced(ctx: BatchContext) -> set[int]:
     """Every live announced in this batch so far (other features read theirs with the rooms)."""
     lives: set[int] = ctx.book.memo.get(_LIVES, set())
     return lives
+
+
+# --- the batch's first round trip (PostgreSQL, ``ledger.prefetch``): the same reads as below ----
+def _prefetch_lives(ctx: BatchContext) -> Iterable[Read]:
+    memo = ctx.book.memo
+    wanted = [i for i in announced(ctx) if ("live.row", i) not in memo]
+    if not wanted:
+        return ()
+
+    def into(found: dict[int, LiveRow]) -> None:
+        for found_id, row in found.items():  # read under the room's lock (prefetched first)
+            memo[("live.row", found_id)] = row
+
+    return (LiveBatchRepository.lives_read(wanted, into),)
+
+
+def _prefetch_users(ctx: BatchContext) -> Iterable[Read]:
+    memo = ctx.book.memo
+    users: set[str] = memo.get(_USERS, set())
+    wanted = [u for u in users if ("live.user", u) not in memo]
+    if not wanted:
+        return ()
+
+    def into(found: dict[str, UserFacts]) -> None:
+        for u in wanted:
+            memo[("live.user", u)] = found.get(u)
+
+    return (LiveBatchRepository.users_read(wanted, into),)
+
+
+prefetch.register(11, "live.lives", _prefetch_lives)  # after their rooms (10)
+prefetch.register(12, "live.users", _prefetch_users)
 
 
 def live(ctx: BatchContext, live_id: int) -> LiveRow:

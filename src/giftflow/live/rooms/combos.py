@@ -15,12 +15,14 @@ from datetime import timedelta
 from typing import Any
 
 from giftflow.copying import copier
+from giftflow.ledger import prefetch
 from giftflow.ledger.commands import BatchContext, Command
 from giftflow.ledger.model import AccountRef
+from giftflow.ledger.prefetch import Read
 from giftflow.live.catalog.model import GiftBatchRepository, GiftRow
 from giftflow.live.rooms import batch as rooms
 from giftflow.live.rooms.model import UserFacts
-from giftflow.live.rooms.repository import LIVE_WRITES, ComboRow
+from giftflow.live.rooms.repository import LIVE_WRITES, ComboRow, LiveBatchRepository
 from giftflow.realtime import outbox
 
 __all__ = [
@@ -56,6 +58,25 @@ def announce_combo(ctx: BatchContext, key: tuple[int, str, str]) -> None:
     others in one query)."""
     keys: set[tuple[int, str, str]] = ctx.book.memo.setdefault(_ANNOUNCED, set())
     keys.add(key)
+
+
+def _prefetch_combos(ctx: BatchContext) -> Iterable[Read]:
+    """The announced streaks in the batch's first round trip (``ledger.prefetch``), as
+    ``load_combo`` reads them."""
+    memo = ctx.book.memo
+    keys: set[tuple[int, str, str]] = memo.get(_ANNOUNCED, set())
+    wanted = [k for k in keys if ("live.combo", k) not in memo]
+    if not wanted:
+        return ()
+
+    def into(found: dict[tuple[int, str, str], ComboRow]) -> None:
+        for k in wanted:
+            memo[("live.combo", k)] = found.get(k)  # read under the rooms' locks
+
+    return (LiveBatchRepository.combos_read(wanted, into),)
+
+
+prefetch.register(30, "live.combos", _prefetch_combos)  # after the rooms (10) and wallets (20)
 
 
 def load_combo(ctx: BatchContext, key: tuple[int, str, str]) -> ComboRow | None:

@@ -8,7 +8,7 @@ live per batch whatever the number of gifts, upserts of viewers, combos and hold
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, tuple_, update
 
 from giftflow.db import upsert_insert
+from giftflow.ledger.prefetch import Read
 from giftflow.live.rooms.model import LiveRow, LiveState, UserFacts
 from giftflow.live.rooms.views import live_view
 from giftflow.realtime.outbox import open_room, stored_last_seq
@@ -41,13 +42,17 @@ def _live(row: Any) -> LiveRow:
 
 
 def _facts(row: Any) -> UserFacts:
+    return _facts_of(row._mapping)
+
+
+def _facts_of(values: Mapping[str, Any]) -> UserFacts:
     return UserFacts(
-        id=row.id,
-        display_name=row.display_name,
-        region=row.region,
-        birth_date=row.birth_date,
-        follower_count=int(row.follower_count),
-        frozen=bool(row.frozen),
+        id=values["id"],
+        display_name=values["display_name"],
+        region=values["region"],
+        birth_date=values["birth_date"],
+        follower_count=int(values["follower_count"]),
+        frozen=bool(values["frozen"]),
     )
 
 
@@ -190,6 +195,13 @@ _FACTS_PG = text(
 ).columns(*_FACTS)
 
 
+_COMBOS_PG = text(
+    "SELECT c.* FROM live_combos c JOIN unnest(CAST(:l AS bigint[]), "
+    "CAST(:u AS text[]), CAST(:g AS text[])) AS w(l, u, g) "
+    "ON c.live_id = w.l AND c.user_id = w.u AND c.gift_id = w.g"
+).columns(*live_combos.c)
+
+
 class LiveBatchRepository:
     """Reads of live rooms inside one batch. A live's row is read after its room's sequence row
     is locked (``realtime.outbox``), which serialises every writer touching that live."""
@@ -205,6 +217,38 @@ class LiveBatchRepository:
         else:
             rows = self.conn.execute(select(lives).where(lives.c.id.in_(wanted))).mappings()
         return {int(r["id"]): _live(r) for r in rows}
+
+    # the same reads for the batch's first round trip (PostgreSQL, ``ledger.prefetch``)
+    @staticmethod
+    def lives_read(live_ids: Iterable[int], into: Callable[[dict[int, LiveRow]], None]) -> Read:
+        return Read(
+            _LIVES_PG,
+            {"ids": sorted(set(live_ids))},
+            lambda rows: into({int(r["id"]): _live(r) for r in rows}),
+            tuple(lives.c),
+        )
+
+    @staticmethod
+    def users_read(user_ids: Iterable[str], into: Callable[[dict[str, UserFacts]], None]) -> Read:
+        return Read(
+            _FACTS_PG,
+            {"ids": sorted(set(user_ids))},
+            lambda rows: into({r["id"]: _facts_of(r) for r in rows}),
+            _FACTS,
+        )
+
+    @staticmethod
+    def combos_read(
+        keys: Iterable[tuple[int, str, str]],
+        into: Callable[[dict[tuple[int, str, str], ComboRow]], None],
+    ) -> Read:
+        wanted = sorted(set(keys))
+        return Read(
+            _COMBOS_PG,
+            {"l": [k[0] for k in wanted], "u": [k[1] for k in wanted], "g": [k[2] for k in wanted]},
+            lambda rows: into({c.key: c for c in (ComboRow(**r) for r in rows)}),
+            tuple(live_combos.c),
+        )
 
     def creator_of(self, live_id: int) -> str | None:
         found = self.conn.execute(
@@ -247,11 +291,7 @@ class LiveBatchRepository:
             return {}
         if self.is_pg:
             rows = self.conn.execute(
-                text(
-                    "SELECT c.* FROM live_combos c JOIN unnest(CAST(:l AS bigint[]), "
-                    "CAST(:u AS text[]), CAST(:g AS text[])) AS w(l, u, g) "
-                    "ON c.live_id = w.l AND c.user_id = w.u AND c.gift_id = w.g"
-                ).columns(*live_combos.c),
+                _COMBOS_PG,
                 {
                     "l": [k[0] for k in wanted],
                     "u": [k[1] for k in wanted],

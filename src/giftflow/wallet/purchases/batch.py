@@ -18,8 +18,10 @@ from typing import Any
 
 from giftflow.copying import copier
 from giftflow.errors import AccountFrozen, InsufficientFunds, NotFound
+from giftflow.ledger import prefetch
 from giftflow.ledger.commands import BatchContext
 from giftflow.ledger.model import AccountRef, Posting, StagedTransaction
+from giftflow.ledger.prefetch import Read
 from giftflow.wallet.purchases.caps import CapRule, Windows, check, windows
 from giftflow.wallet.purchases.lots import Shift
 from giftflow.wallet.purchases.repository import (
@@ -59,6 +61,25 @@ def announce_wallet(ctx: BatchContext, user_id: str) -> None:
 
 
 _copy_wallet = copier(WalletState)  # the wallet is copied for every gift
+
+
+def _prefetch_wallets(ctx: BatchContext) -> Iterable[Read]:
+    """The announced wallets, created if missing and locked, in the batch's first round trip
+    (``ledger.prefetch``), as ``wallet`` reads them."""
+    memo = ctx.book.memo
+    announced: set[str] = memo.get(_WALLETS, set())
+    wanted = [u for u in announced if ("wallet.state", u) not in memo]
+    if not wanted:
+        return ()
+
+    def into(found: dict[str, WalletState]) -> None:
+        for found_id, state in found.items():
+            memo[("wallet.state", found_id)] = state  # a read under the lock, as in wallet()
+
+    return PurchaseBatchRepository.wallets_reads(wanted, ctx.now, into)
+
+
+prefetch.register(20, "wallet.states", _prefetch_wallets)  # after rooms (10), as a gift locks
 
 
 def wallet(ctx: BatchContext, user_id: str) -> WalletState:

@@ -10,7 +10,7 @@ serve the read endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -18,9 +18,21 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, text, update
 
 from giftflow.db import upsert_insert
+from giftflow.ledger.prefetch import Read
 from giftflow.schema import disputes, payment_events, purchases, spend_windows, wallet_state
 from giftflow.wallet.purchases.lots import Segment, Shift, segments, shifted
 from giftflow.wallet.purchases.states import PurchaseState
+
+_CREATE_WALLETS_PG = text(
+    "INSERT INTO wallet_state (user_id, paid_total, paid_spent, updated_at) "
+    "SELECT u, 0, 0, CAST(:now AS timestamptz) "
+    "FROM unnest(CAST(:users AS text[])) AS u ON CONFLICT DO NOTHING"
+)
+_LOCK_WALLETS_PG = text(
+    "SELECT s.user_id, s.paid_total, s.paid_spent, s.frozen_reason "
+    "FROM wallet_state s JOIN unnest(CAST(:users AS text[])) AS w(u) "
+    "ON s.user_id = w.u ORDER BY s.user_id FOR UPDATE OF s"
+)
 
 
 @dataclass(slots=True)
@@ -112,22 +124,8 @@ class PurchaseBatchRepository:
             return {}
         if self.conn.dialect.name == "postgresql":
             # arrays and a join: no statement text per batch size, no plan that scans
-            self.conn.execute(
-                text(
-                    "INSERT INTO wallet_state (user_id, paid_total, paid_spent, updated_at) "
-                    "SELECT u, 0, 0, CAST(:now AS timestamptz) "
-                    "FROM unnest(CAST(:users AS text[])) AS u ON CONFLICT DO NOTHING"
-                ),
-                {"users": wanted, "now": now},
-            )
-            rows = self.conn.execute(
-                text(
-                    "SELECT s.user_id, s.paid_total, s.paid_spent, s.frozen_reason "
-                    "FROM wallet_state s JOIN unnest(CAST(:users AS text[])) AS w(u) "
-                    "ON s.user_id = w.u ORDER BY s.user_id FOR UPDATE OF s"
-                ),
-                {"users": wanted},
-            )
+            self.conn.execute(_CREATE_WALLETS_PG, {"users": wanted, "now": now})
+            rows = self.conn.execute(_LOCK_WALLETS_PG, {"users": wanted})
         else:
             self.conn.execute(
                 upsert_insert(self.conn, wallet_state).on_conflict_do_nothing(),
@@ -146,6 +144,28 @@ class PurchaseBatchRepository:
             r.user_id: WalletState(r.user_id, r.paid_total, r.paid_spent, r.frozen_reason)
             for r in rows
         }
+
+    @staticmethod
+    def wallets_reads(
+        user_ids: Iterable[str], now: datetime, into: Callable[[dict[str, WalletState]], None]
+    ) -> list[Read]:
+        """``lock_wallets`` as two reads of the batch's first round trip (``ledger.prefetch``)."""
+        wanted = sorted(set(user_ids))
+
+        def done(rows: list[dict[str, Any]]) -> None:
+            into(
+                {
+                    r["user_id"]: WalletState(
+                        r["user_id"], r["paid_total"], r["paid_spent"], r["frozen_reason"]
+                    )
+                    for r in rows
+                }
+            )
+
+        return [
+            Read(_CREATE_WALLETS_PG, {"users": wanted, "now": now}),
+            Read(_LOCK_WALLETS_PG, {"users": wanted}, done),
+        ]
 
     def window_sum(self, user_id: str, counter: str, first: date, last: date) -> int:
         total = self.conn.execute(

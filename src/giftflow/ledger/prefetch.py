@@ -1,0 +1,127 @@
+"""The batch's first reads in one round trip (PostgreSQL).
+
+A command announces from ``account_hints`` what it will read besides accounts (its live's room,
+the users, the wallets, an open combo, the live's goals…), and each feature's batch module reads
+everything announced in one statement the first time a command asks (its *lazy* read). That made
+a dozen round trips per batch, one after another: at the small batches a web server's load makes
+(~30 gifts), they were most of the writer's time, and each one a wait on the network.
+
+A feature also registers a *prefetcher* here: given the batch, it returns the same reads as
+``Read`` values (statement, parameters, result columns) and what to do with their rows — the
+very memo entries its lazy read would make. After the batch's accounts are locked the writer
+sends every prefetcher's reads in one pipeline, in the prefetchers' ``order`` (the order locks
+are taken in: rooms before wallets, as a gift's lazy reads take them), and hands each its rows.
+A lazy read then finds its memo filled and asks nothing; anything not announced, and everything
+on SQLite, is still read lazily, so a prefetcher is an optimisation that may skip anything it
+does not know how to read ahead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from psycopg.rows import dict_row
+
+from giftflow.db import pg_pipeline
+
+if TYPE_CHECKING:
+    from sqlalchemy import Column, Connection
+    from sqlalchemy.sql.elements import ClauseElement
+
+    from giftflow.ledger.commands import BatchContext
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One statement of the pipeline and what to do with its rows.
+
+    ``columns`` give result types by name, as ``text(...).columns(...)`` does for the lazy read
+    (timestamps through ``UTCDateTime``, for instance); ``done`` gets every row as a dict.
+    """
+
+    statement: ClauseElement
+    params: Mapping[str, Any]
+    done: Callable[[list[Row]], None] | None = None
+    columns: Sequence[Column[Any]] = field(default=())
+
+
+Prefetcher = Callable[["BatchContext"], Iterable[Read]]
+
+_PREFETCHERS: list[tuple[int, str, Prefetcher]] = []
+
+
+def register(order: int, name: str, prefetcher: Prefetcher) -> None:
+    """Add (or replace, by ``name``) a prefetcher; lower ``order`` reads (and locks) first."""
+    _PREFETCHERS[:] = [p for p in _PREFETCHERS if p[1] != name]
+    _PREFETCHERS.append((order, name, prefetcher))
+    _PREFETCHERS.sort(key=lambda p: (p[0], p[1]))
+
+
+def prefetch(ctx: BatchContext) -> int:
+    """Run every registered prefetcher's reads in one round trip (PostgreSQL only); returns
+    the number of statements sent."""
+    conn = ctx.repo.conn
+    if conn.dialect.name != "postgresql":
+        return 0
+    reads = [r for _, _, prefetcher in _PREFETCHERS for r in prefetcher(ctx)]
+    if reads:
+        run(conn, reads)
+    return len(reads)
+
+
+def run(conn: Connection, reads: Sequence[Read]) -> None:
+    """Send ``reads`` in one pipeline, in order, then hand each its rows."""
+    if not reads:
+        return
+    cursors = []
+    with pg_pipeline(conn) as driver:
+        for read in reads:
+            sql, params = _compiled(conn, read)
+            cursor = driver.cursor(row_factory=dict_row)
+            cursor.execute(sql, params)
+            cursors.append(cursor)
+    for read, cursor in zip(reads, cursors, strict=True):
+        rows: list[Row] = cursor.fetchall() if cursor.description is not None else []
+        cursor.close()
+        if read.done is None:
+            continue
+        if read.columns and rows:
+            _convert(conn, read.columns, rows)
+        read.done(rows)
+
+
+_SQL: dict[int, tuple[Any, str, list[str]]] = {}  # id(statement) → (statement, SQL, parameters)
+
+
+def _compiled(conn: Connection, read: Read) -> tuple[str, dict[str, Any]]:
+    found = _SQL.get(id(read.statement))
+    if found is None or found[0] is not read.statement:
+        compiled = read.statement.compile(dialect=conn.dialect)
+        found = (read.statement, str(compiled), list(compiled.params))
+        _SQL[id(read.statement)] = found
+    _, sql, names = found
+    return sql, {n: read.params[n] for n in names}
+
+
+_PROCESSORS: dict[tuple[int, ...], list[tuple[str, Callable[[Any], Any]]]] = {}
+
+
+def _convert(conn: Connection, columns: Sequence[Column[Any]], rows: list[Row]) -> None:
+    key = tuple(id(c) for c in columns)
+    processors = _PROCESSORS.get(key)
+    if processors is None:
+        dialect = conn.dialect
+        processors = []
+        for c in columns:
+            found = c.type.dialect_impl(dialect).result_processor(dialect, None)
+            if found is not None:
+                processors.append((c.name, found))
+        _PROCESSORS[key] = processors
+    for name, process in processors:
+        for row in rows:
+            if name in row:
+                row[name] = process(row[name])
