@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select, text
 
 from giftflow.ledger import prefetch
 from giftflow.ledger.commands import BatchContext, Command
@@ -24,9 +24,10 @@ from giftflow.live.goals.repository import GoalBatchRepository
 from giftflow.live.rooms import batch as rooms
 from giftflow.live.rooms.combos import announce_combo
 from giftflow.realtime.outbox import OutboxBatchRepository
+from giftflow.schema import wallet_state
 from giftflow.wallet.purchases.batch import announce_wallet
 from giftflow.wallet.purchases.repository import PurchaseBatchRepository
-from tests.live.conftest import LiveApi, OpenLive
+from tests.live.conftest import LiveApi, OpenLive, err
 from tests.live.goals.test_goals import set_goal
 
 # the statements of a gift batch's lazy reads (the PostgreSQL ones: arrays joined)
@@ -68,13 +69,13 @@ def test_a_gift_batch_makes_its_reads_in_one_round_trip(
     open_live: OpenLive, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent: list[int] = []
-    run = prefetch.run
+    run = prefetch._run
 
-    def counting(conn: Any, reads: Any) -> None:
+    def counting(conn: Any, reads: Any, statements: Any) -> None:
         sent.append(len(reads))
-        run(conn, reads)
+        run(conn, reads, statements)
 
-    monkeypatch.setattr(prefetch, "run", counting)
+    monkeypatch.setattr(prefetch, "_run", counting)
     with open_live("standard") as api:
         api.creator("c1")
         for v in ("v1", "v2", "v3"):
@@ -129,25 +130,31 @@ class _Compare(Command):
     def apply(self, ctx: BatchContext) -> dict[str, Any]:
         memo, live_id = ctx.book.memo, self.live_id
         checked: dict[str, Any] = {}
+
+        def same(prefetched: Any, read: Any) -> bool:  # repr: types and time zones too
+            return prefetched == read and repr(prefetched) == repr(read)
+
         seqs = ctx.repository(OutboxBatchRepository).lock_rooms([live_id])
-        checked["room"] = memo.get(("outbox.seq", live_id)) == seqs[live_id]
+        checked["room"] = same(memo.get(("outbox.seq", live_id)), seqs[live_id])
         lives = rooms.repo(ctx).lives([live_id])
-        checked["live"] = memo.get(("live.row", live_id)) == lives[live_id]
+        checked["live"] = same(memo.get(("live.row", live_id)), lives[live_id])
         users = rooms.repo(ctx).users([self.viewer, self.creator, "nobody"])
         checked["users"] = all(
-            memo.get(("live.user", u)) == users[u] for u in (self.viewer, self.creator)
+            same(memo.get(("live.user", u)), users[u]) for u in (self.viewer, self.creator)
         )
         wallets = ctx.repository(PurchaseBatchRepository).lock_wallets([self.viewer], ctx.now)
-        checked["wallet"] = memo.get(("wallet.state", self.viewer)) == wallets[self.viewer]
+        checked["wallet"] = same(memo.get(("wallet.state", self.viewer)), wallets[self.viewer])
         key = (live_id, self.viewer, "rose")
         combos = rooms.repo(ctx).combos([key])
-        checked["combo"] = key in combos and memo.get(("live.combo", key)) == combos[key]
+        checked["combo"] = key in combos and same(memo.get(("live.combo", key)), combos[key])
         cache = ctx.repository(GiftBatchRepository)._cache
         fresh = GiftBatchRepository(ctx.repo.conn)
-        checked["gift"] = cache.get("rose") == fresh.gift("rose") is not None
+        checked["gift"] = fresh.gift("rose") is not None and same(
+            cache.get("rose"), fresh.gift("rose")
+        )
         checked["unknown gift"] = "no-such-gift" in cache and cache["no-such-gift"] is None
         read = ctx.repository(GoalBatchRepository).goals([live_id])
-        checked["goals"] = memo.get(("goals.of", live_id)) == tuple(read[live_id])
+        checked["goals"] = same(memo.get(("goals.of", live_id)), tuple(read[live_id]))
         checked["battles"] = memo.get(("battles.live", live_id)) == ()
         return checked
 
@@ -181,3 +188,57 @@ def test_prefetchers_run_in_their_order_and_replace_by_name() -> None:
         assert names.index("realtime.outbox") < names.index("wallet.states")  # rooms lock first
     finally:
         prefetch._PREFETCHERS[:] = before
+
+
+def test_a_refused_sender_gets_no_wallet(open_live: OpenLive) -> None:
+    """A gift from a user the platform never created is refused before anything is read for
+    it: no wallet row is created (or locked) for that id, on either database."""
+    with open_live("standard") as api:
+        api.creator("c1")
+        api.viewer("v1", coins=10)
+        live = api.start("c1")
+        r = api.gift("ghost", live)  # alone in its batch
+        assert err(r) == (422, "user_not_found")
+        ghost, v1 = api.in_one_batch(  # and with a gift that goes through
+            lambda: api.gift("ghost", live, idem="ghost-2"), lambda: api.gift("v1", live)
+        )
+        assert err(ghost) == (422, "user_not_found")
+        assert v1.status_code == 201
+        assert api.coins("v1") == 9
+        with api.ctx.engine.connect() as conn:
+            owners = set(conn.execute(select(wallet_state.c.user_id)).scalars())
+        assert "ghost" not in owners and "v1" in owners
+        api.assert_clean()
+
+
+def test_a_failing_prefetched_read_fails_its_batch_and_moves_nothing(
+    open_live: OpenLive, database_url: str
+) -> None:
+    """An error in the prefetch pipeline is an error of the batch: the writer splits and retries
+    it, the gift is answered ``ledger_write_failed`` (retryable) and nothing moved. A prefetcher
+    that fails before sending anything only costs the batch its prefetch."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the prefetch runs on PostgreSQL only")
+    before = list(prefetch._PREFETCHERS)
+    broken = text("SELECT 1 / (0 * CAST(:n AS int))")
+    with open_live("standard") as api:
+        api.creator("c1")
+        api.viewer("v1", coins=10)
+        live = api.start("c1")
+        try:
+            prefetch.register(99, "test.broken", lambda ctx: [prefetch.Read(broken, {"n": 1})])
+            r = api.gift("v1", live, idem="broken-1")
+            assert err(r) == (500, "ledger_write_failed")
+            assert api.coins("v1") == 10
+            prefetch._PREFETCHERS[:] = before
+
+            def raising(ctx: BatchContext) -> list[prefetch.Read]:
+                raise RuntimeError("a bug in a prefetcher")
+
+            prefetch.register(99, "test.raising", raising)
+            r = api.gift("v1", live, idem="broken-1")  # the same key: it was never stored
+            assert r.status_code == 201, r.text
+            assert api.coins("v1") == 9
+        finally:
+            prefetch._PREFETCHERS[:] = before
+        api.assert_clean()

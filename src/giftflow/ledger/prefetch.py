@@ -18,6 +18,8 @@ does not know how to read ahead.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from giftflow.ledger.commands import BatchContext
 
 Row = dict[str, Any]
+log = logging.getLogger("giftflow.writer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class Read:
 
     ``columns`` give result types by name, as ``text(...).columns(...)`` does for the lazy read
     (timestamps through ``UTCDateTime``, for instance); ``done`` gets every row as a dict.
+    ``params`` go to the driver as they are (no SQLAlchemy bind processing): plain values and
+    lists for ``CAST(:x AS type[])`` arrays.
     """
 
     statement: ClauseElement
@@ -63,35 +68,49 @@ def register(order: int, name: str, prefetcher: Prefetcher) -> None:
 
 def prefetch(ctx: BatchContext) -> int:
     """Run every registered prefetcher's reads in one round trip (PostgreSQL only); returns
-    the number of statements sent."""
+    the number of statements sent.
+
+    A prefetcher that fails before anything is sent (a bug) is logged and the batch goes on
+    with its lazy reads; once the reads are sent, any error fails the batch like any other
+    statement of it (the split and retry of the writer deal with it)."""
     conn = ctx.repo.conn
     if conn.dialect.name != "postgresql":
         return 0
-    reads = [r for _, _, prefetcher in _PREFETCHERS for r in prefetcher(ctx)]
+    try:
+        reads = [r for _, _, prefetcher in _PREFETCHERS for r in prefetcher(ctx)]
+        statements = [_compiled(conn, r) for r in reads]
+    except Exception:
+        log.exception("a prefetcher failed: this batch reads lazily")
+        return 0
     if reads:
-        run(conn, reads)
+        _run(conn, reads, statements)
     return len(reads)
 
 
 def run(conn: Connection, reads: Sequence[Read]) -> None:
     """Send ``reads`` in one pipeline, in order, then hand each its rows."""
+    _run(conn, reads, [_compiled(conn, r) for r in reads])
+
+
+def _run(
+    conn: Connection, reads: Sequence[Read], statements: Sequence[tuple[str, dict[str, Any]]]
+) -> None:
     if not reads:
         return
-    cursors = []
-    with pg_pipeline(conn) as driver:
-        for read in reads:
-            sql, params = _compiled(conn, read)
-            cursor = driver.cursor(row_factory=dict_row)
-            cursor.execute(sql, params)
-            cursors.append(cursor)
-    for read, cursor in zip(reads, cursors, strict=True):
-        rows: list[Row] = cursor.fetchall() if cursor.description is not None else []
-        cursor.close()
-        if read.done is None:
-            continue
-        if read.columns and rows:
-            _convert(conn, read.columns, rows)
-        read.done(rows)
+    with contextlib.ExitStack() as cursors:
+        sent = []
+        with pg_pipeline(conn) as driver:
+            for sql, params in statements:
+                cursor = cursors.enter_context(driver.cursor(row_factory=dict_row))
+                cursor.execute(sql, params)
+                sent.append(cursor)
+        for read, cursor in zip(reads, sent, strict=True):
+            rows: list[Row] = cursor.fetchall() if cursor.description is not None else []
+            if read.done is None:
+                continue
+            if read.columns and rows:
+                _convert(conn, read.columns, rows)
+            read.done(rows)
 
 
 _SQL: dict[int, tuple[Any, str, list[str]]] = {}  # id(statement) → (statement, SQL, parameters)
@@ -101,18 +120,26 @@ def _compiled(conn: Connection, read: Read) -> tuple[str, dict[str, Any]]:
     found = _SQL.get(id(read.statement))
     if found is None or found[0] is not read.statement:
         compiled = read.statement.compile(dialect=conn.dialect)
+        binds: dict[str, Any] = getattr(compiled, "binds", {})
+        if any(b.expanding for b in binds.values()):
+            raise ValueError("a prefetched statement takes arrays, not expanding IN lists")
         found = (read.statement, str(compiled), list(compiled.params))
         _SQL[id(read.statement)] = found
     _, sql, names = found
     return sql, {n: read.params[n] for n in names}
 
 
-_PROCESSORS: dict[tuple[int, ...], list[tuple[str, Callable[[Any], Any]]]] = {}
+# column ids → (the columns, their result processors by name); the columns are kept so that an id
+# cannot be reused by another column while its entry lives
+_PROCESSORS: dict[
+    tuple[int, ...], tuple[Sequence[Any], list[tuple[str, Callable[[Any], Any]]]]
+] = {}
 
 
 def _convert(conn: Connection, columns: Sequence[Column[Any]], rows: list[Row]) -> None:
     key = tuple(id(c) for c in columns)
-    processors = _PROCESSORS.get(key)
+    entry = _PROCESSORS.get(key)
+    processors = entry[1] if entry is not None else None
     if processors is None:
         dialect = conn.dialect
         processors = []
@@ -120,7 +147,7 @@ def _convert(conn: Connection, columns: Sequence[Column[Any]], rows: list[Row]) 
             found = c.type.dialect_impl(dialect).result_processor(dialect, None)
             if found is not None:
                 processors.append((c.name, found))
-        _PROCESSORS[key] = processors
+        _PROCESSORS[key] = (tuple(columns), processors)
     for name, process in processors:
         for row in rows:
             if name in row:

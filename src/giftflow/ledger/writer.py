@@ -386,7 +386,8 @@ class LedgerWriter:
         book = Book(repo, shard=self.shard, now=now, next_id=self._ids.take)
         ctx = BatchContext(book=book, repo=BatchRepository(conn), now=now)
         active = self._lock_accounts(repo, ctx, items, active, outcomes)
-        prefetch(ctx)  # what the commands announced besides accounts, in one round trip
+        if active:
+            prefetch(ctx)  # what the commands announced besides accounts, in one round trip
         key_rows: list[dict[str, object]] = []
         for n in active:
             item = items[n]

@@ -81,7 +81,11 @@ class GiftBatchRepository:
 
 # --- the batch's first round trip (PostgreSQL, ``ledger.prefetch``) ---------------------------
 _ANNOUNCED = ("catalog.gifts",)
-_GIFTS_PG = text("SELECT * FROM gifts WHERE id = ANY(CAST(:ids AS text[]))").columns(*gifts.c)
+# the columns named, as ``select(gifts)`` names them (a column added by a newer migration is not
+# read by an older process)
+_GIFTS_PG = text(
+    f"SELECT {', '.join(c.name for c in gifts.c)} FROM gifts WHERE id = ANY(CAST(:ids AS text[]))"
+).columns(*gifts.c)
 
 
 def announce_gift(ctx: BatchContext, gift_id: str) -> None:

@@ -15,18 +15,26 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy import Connection, bindparam, func, literal, select, text, update
 
 from giftflow.db import upsert_insert
 from giftflow.ledger.prefetch import Read
-from giftflow.schema import disputes, payment_events, purchases, spend_windows, wallet_state
+from giftflow.schema import (
+    disputes,
+    payment_events,
+    purchases,
+    spend_windows,
+    users,
+    wallet_state,
+)
 from giftflow.wallet.purchases.lots import Segment, Shift, segments, shifted
 from giftflow.wallet.purchases.states import PurchaseState
 
-_CREATE_WALLETS_PG = text(
+_CREATE_WALLETS_PG = text(  # for users that exist only (see lock_wallets)
     "INSERT INTO wallet_state (user_id, paid_total, paid_spent, updated_at) "
-    "SELECT u, 0, 0, CAST(:now AS timestamptz) "
-    "FROM unnest(CAST(:users AS text[])) AS u ON CONFLICT DO NOTHING"
+    "SELECT u.id, 0, 0, CAST(:now AS timestamptz) "
+    "FROM users u JOIN unnest(CAST(:users AS text[])) AS w(id) ON u.id = w.id "
+    "ON CONFLICT DO NOTHING"
 )
 _LOCK_WALLETS_PG = text(
     "SELECT s.user_id, s.paid_total, s.paid_spent, s.frozen_reason "
@@ -118,7 +126,11 @@ class PurchaseBatchRepository:
 
     def lock_wallets(self, user_ids: Iterable[str], now: datetime) -> dict[str, WalletState]:
         """Several users' counters, created if missing and locked in id order, in two
-        statements whatever their number (the gift batch locks all its senders at once)."""
+        statements whatever their number (the gift batch locks all its senders at once).
+
+        Only users the platform created get a row: a batch announces the wallets of every
+        command before it refuses those naming unknown users, and an id that is not a user must
+        not leave a wallet behind."""
         wanted = sorted(set(user_ids))
         if not wanted:
             return {}
@@ -127,12 +139,16 @@ class PurchaseBatchRepository:
             self.conn.execute(_CREATE_WALLETS_PG, {"users": wanted, "now": now})
             rows = self.conn.execute(_LOCK_WALLETS_PG, {"users": wanted})
         else:
+            known = select(
+                users.c.id,
+                literal(0),
+                literal(0),
+                literal(now, type_=wallet_state.c.updated_at.type),
+            ).where(users.c.id.in_(wanted))
             self.conn.execute(
-                upsert_insert(self.conn, wallet_state).on_conflict_do_nothing(),
-                [
-                    {"user_id": u, "paid_total": 0, "paid_spent": 0, "updated_at": now}
-                    for u in wanted
-                ],
+                upsert_insert(self.conn, wallet_state)
+                .from_select(["user_id", "paid_total", "paid_spent", "updated_at"], known)
+                .on_conflict_do_nothing()
             )
             rows = self.conn.execute(
                 select(wallet_state)
