@@ -66,6 +66,15 @@ def register(order: int, name: str, prefetcher: Prefetcher) -> None:
     _PREFETCHERS.sort(key=lambda p: (p[0], p[1]))
 
 
+def unread(ctx: BatchContext, announced: Any, prefix: str) -> list[Any]:
+    """What was announced under the memo key ``announced`` (a set) and is not in the memo as
+    ``(prefix, item)`` yet: what a prefetcher has to read, sorted (one statement text, one lock
+    order)."""
+    memo = ctx.book.memo
+    found: set[Any] = memo.get(announced, set())
+    return sorted(i for i in found if (prefix, i) not in memo)
+
+
 def prefetch(ctx: BatchContext) -> int:
     """Run every registered prefetcher's reads in one round trip (PostgreSQL only); returns
     the number of statements sent.

@@ -168,8 +168,7 @@ def announce(ctx: BatchContext, room_id: int) -> None:
 def _prefetch_rooms(ctx: BatchContext) -> Iterable[Read]:
     """The batch's announced rooms, locked in the first round trip (``ledger.prefetch``)."""
     memo = ctx.book.memo
-    announced: set[int] = memo.get(_ANNOUNCED, set())
-    wanted = sorted(r for r in announced if ("outbox.seq", r) not in memo)
+    wanted = prefetch.unread(ctx, _ANNOUNCED, "outbox.seq")
     if not wanted:
         return ()
 

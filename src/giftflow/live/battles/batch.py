@@ -58,8 +58,7 @@ def _prefetch_battles(ctx: BatchContext) -> Iterable[Read]:
     (``ledger.prefetch``). When none has (the common case) that answers ``of_live``; otherwise
     ``of_live`` reads them and their battles itself, as without a prefetch."""
     memo = ctx.book.memo
-    announced: set[int] = memo.get(_LIVES, set())
-    wanted = [i for i in announced if ("battles.live", i) not in memo]
+    wanted = prefetch.unread(ctx, _LIVES, "battles.live")
     if not wanted:
         return ()
 

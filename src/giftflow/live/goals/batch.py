@@ -29,8 +29,7 @@ def _prefetch_goals(ctx: BatchContext) -> Iterable[Read]:
     """The announced lives' goals in the batch's first round trip (``ledger.prefetch``), after
     their rooms are locked, as ``goals`` reads them."""
     memo = ctx.book.memo
-    announced: set[int] = memo.get(_ANNOUNCED, set())
-    wanted = [i for i in announced if ("goals.of", i) not in memo]
+    wanted = prefetch.unread(ctx, _ANNOUNCED, "goals.of")
     if not wanted:
         return ()
 

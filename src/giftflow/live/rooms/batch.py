@@ -67,7 +67,7 @@ def announced(ctx: BatchContext) -> set[int]:
 # --- the batch's first round trip (PostgreSQL, ``ledger.prefetch``): the same reads as below ----
 def _prefetch_lives(ctx: BatchContext) -> Iterable[Read]:
     memo = ctx.book.memo
-    wanted = [i for i in announced(ctx) if ("live.row", i) not in memo]
+    wanted = prefetch.unread(ctx, _LIVES, "live.row")
     if not wanted:
         return ()
 
@@ -80,8 +80,7 @@ def _prefetch_lives(ctx: BatchContext) -> Iterable[Read]:
 
 def _prefetch_users(ctx: BatchContext) -> Iterable[Read]:
     memo = ctx.book.memo
-    users: set[str] = memo.get(_USERS, set())
-    wanted = [u for u in users if ("live.user", u) not in memo]
+    wanted = prefetch.unread(ctx, _USERS, "live.user")
     if not wanted:
         return ()
 

@@ -64,8 +64,7 @@ def _prefetch_combos(ctx: BatchContext) -> Iterable[Read]:
     """The announced streaks in the batch's first round trip (``ledger.prefetch``), as
     ``load_combo`` reads them."""
     memo = ctx.book.memo
-    keys: set[tuple[int, str, str]] = memo.get(_ANNOUNCED, set())
-    wanted = [k for k in keys if ("live.combo", k) not in memo]
+    wanted = prefetch.unread(ctx, _ANNOUNCED, "live.combo")
     if not wanted:
         return ()
 

@@ -67,8 +67,7 @@ def _prefetch_wallets(ctx: BatchContext) -> Iterable[Read]:
     """The announced wallets, created if missing and locked, in the batch's first round trip
     (``ledger.prefetch``), as ``wallet`` reads them."""
     memo = ctx.book.memo
-    announced: set[str] = memo.get(_WALLETS, set())
-    wanted = [u for u in announced if ("wallet.state", u) not in memo]
+    wanted = prefetch.unread(ctx, _WALLETS, "wallet.state")
     if not wanted:
         return ()
 
