@@ -129,6 +129,34 @@ def test_a_purchase_disputed_again_after_a_won_dispute_reopens_its_case(open_api
         api.assert_clean()
 
 
+def test_the_disputes_list_pages_with_a_cursor(open_api: Any) -> None:
+    with open_api("seed-002") as api:
+        ids = []
+        for n in range(5):
+            api.buyer(f"p{n}")
+            bought = api.buy(f"p{n}", "b", pack=70, card=DISPUTED_CARD).json()
+            dispute(api, bought["id"], "open", f"page-{n}")
+            ids.append(bought["id"])
+        seen: list[str] = []
+        cursor = ""
+        pages = 0
+        while True:
+            r = api.client.get(f"/v1/admin/disputes?limit=2{cursor}", headers=api.admin())
+            assert r.status_code == 200, r.text
+            page = r.json()
+            seen += [d["purchase_id"] for d in page["data"]]
+            pages += 1
+            if page["next_cursor"] is None:
+                break
+            cursor = f"&cursor={page['next_cursor']}"
+        assert pages == 3
+        assert seen == ids[::-1]  # newest first, each once
+        bad = api.client.get("/v1/admin/disputes?cursor=abc", headers=api.admin())
+        assert (bad.status_code, bad.json()["error"]["code"]) == (422, "validation_error")
+        who = api.client.get("/v1/admin/disputes", headers=api.user("p0"))
+        assert who.status_code == 403
+
+
 def test_purchase_transactions_are_undone_by_their_state_machine_not_reversed(
     open_api: Any,
 ) -> None:

@@ -434,10 +434,14 @@ def wallet_frozen(conn: Connection, user_id: str) -> str | None:
     return str(found) if found else None
 
 
-def list_disputes(conn: Connection, *, state: str | None, limit: int) -> list[dict[str, Any]]:
+def list_disputes(
+    conn: Connection, *, state: str | None, limit: int, before_id: int | None = None
+) -> list[dict[str, Any]]:
     stmt = select(disputes)
     if state is not None:
         stmt = stmt.where(disputes.c.state == state)
+    if before_id is not None:
+        stmt = stmt.where(disputes.c.id < before_id)
     return [
         dict(r) for r in conn.execute(stmt.order_by(disputes.c.id.desc()).limit(limit)).mappings()
     ]

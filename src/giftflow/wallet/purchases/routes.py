@@ -146,11 +146,15 @@ def _dispute_out(d: dict[str, Any]) -> DisputeOut:
 def list_disputes(
     state: str | None = Query(default=None, pattern="^(open|won|lost|settled)$"),
     limit: int = Query(default=50, ge=1, le=500),
+    cursor: str | None = Query(
+        default=None, max_length=18, description="`next_cursor` of the previous page."
+    ),
     _: Principal = Depends(admin),
     ctx: AppContext = Depends(get_context),
 ) -> DisputesPage:
     """Chargebacks and provider refunds that left a user owing coins' value, newest first."""
-    return DisputesPage(data=[_dispute_out(d) for d in service.disputes(ctx, state, limit)])
+    rows, next_cursor = service.disputes(ctx, state, limit, parse_cursor(cursor))
+    return DisputesPage(data=[_dispute_out(d) for d in rows], next_cursor=next_cursor)
 
 
 @router.post(

@@ -104,6 +104,7 @@ class DisputeOut(BaseModel):
 class DisputesPage(BaseModel):
     object: str = "list"
     data: list[DisputeOut]
+    next_cursor: str | None = None
 
 
 class SettleIn(StrictModel):

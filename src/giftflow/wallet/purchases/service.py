@@ -291,9 +291,15 @@ async def sandbox_dispute(
     return await PurchaseEvents(ctx).handle(event)
 
 
-def disputes(ctx: AppContext, state: str | None, limit: int) -> list[dict[str, Any]]:
+def disputes(
+    ctx: AppContext, state: str | None, limit: int, before_id: int | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of disputes, newest first, and the cursor of the next page (None: the last)."""
     with ctx.engine.connect() as conn:
-        return repository.list_disputes(conn, state=state, limit=limit)
+        rows = repository.list_disputes(conn, state=state, limit=limit + 1, before_id=before_id)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (str(rows[-1]["id"]) if more else None)
 
 
 async def settle(
