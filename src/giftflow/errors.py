@@ -240,6 +240,21 @@ class LiveNotActive(GiftflowError):
 class CreatorNotEligible(GiftflowError):
     code, status = "creator_not_eligible", 409
     default_message = "The creator cannot receive gifts (see details.reason)."
+    # details.reason → the message a person reads (the reason stays the stable field)
+    REASONS: ClassVar[dict[str, str]] = {
+        "frozen": "the creator's account is frozen",
+        "followers": "the creator has fewer followers than the policy requires "
+        "(details.followers_needed)",
+        "age_unknown": "the creator's date of birth is not known",
+        "under_age": "the creator is under the policy's minimum age to receive gifts",
+        "user_not_found": "the creator is not a user of the platform",
+    }
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        reason = self.REASONS.get(str(details.get("reason")))
+        if message is None and reason is not None:
+            message = f"The creator cannot receive gifts: {reason}."
+        super().__init__(message, **details)
 
 
 class SelfGift(GiftflowError):

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from giftflow.errors import CreatorNotEligible
 from giftflow.money.policy import SpendingCap
 from tests.live.conftest import LiveApi, OpenLive, err, store_version
 
@@ -152,6 +153,7 @@ def test_creator_not_eligible_at_gift_time(open_live: OpenLive) -> None:
                 "v1",
             )
             assert details["reason"] == reason and details["creator_id"] == "c1"
+            assert reason in CreatorNotEligible.REASONS  # every reason has a message
             assert details["followers_needed"] == 1000
             api.set_user("c1", follower_count=1000, birth_date="1990-01-01", frozen=False)
             assert api.live(live)["eligible"] is True

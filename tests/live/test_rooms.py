@@ -86,6 +86,9 @@ def test_a_platform_key_starts_a_live_for_a_creator(open_live: OpenLive) -> None
         r = api.client.post("/v1/lives", json={}, headers=api.user("ghost"))
         assert err(r) == (409, "creator_not_eligible")
         assert r.json()["error"]["details"]["reason"] == "user_not_found"
+        assert r.json()["error"]["message"] == (
+            "The creator cannot receive gifts: the creator is not a user of the platform."
+        )
 
 
 def test_ending_a_live_writes_live_ended_with_the_totals(open_live: OpenLive) -> None:
