@@ -25,7 +25,7 @@ import pstats
 import random
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -353,9 +353,11 @@ def measure_gifts(
     pg_data: Path | None = None,
     profile: bool = False,
     engagement: bool = True,
+    on_window: Callable[[], None] | None = None,
 ) -> GiftResult:
     """Set up viewers, creators and lives on a migrated database at ``url``, then send gifts
-    through one writer for ``seconds``; returns committed gifts per second and the CPU split."""
+    through one writer for ``seconds``; returns committed gifts per second and the CPU split.
+    ``on_window`` is called just before the timed window starts (after the warm-up)."""
     if engagement:  # goals, leaderboards, battles and analytics follow every gift
         install_engagement()
     else:
@@ -382,6 +384,8 @@ def measure_gifts(
         # spent ~25% of the writer's CPU in full collections of the bench's large heap)
         tune_gc()
         before = _batches()
+        if on_window is not None:
+            on_window()
         with CpuMeter(
             writer=lambda: thread_cpu(writer_id),
             submitters=lambda: thread_cpu(main_id),

@@ -15,7 +15,9 @@ delivery. Timings on a shared 2-core machine are noisy; the ratios are what to r
 
 Set ``BENCH_SECONDS`` to change each timed window (default 10), ``BENCH_ONLY`` to run a part
 (comma-separated: ``transfers``, ``http``, ``gifts``, ``gifts-http``, ``fanout``; pgbench always
-runs), ``BENCH_PROFILE=1`` to print a cProfile of the writer thread during the gift windows.
+runs), ``BENCH_PROFILE=1`` to print a cProfile of the writer thread during the gift windows,
+``BENCH_STATEMENTS=1`` to print PostgreSQL's statements of each gift window by server time per
+gift (``pg_stat_statements``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,12 @@ RESULTS = Path(__file__).parent / "results"
 PARTS = ("transfers", "http", "gifts", "gifts-http", "fanout")
 ONLY = {p.strip() for p in os.environ.get("BENCH_ONLY", ",".join(PARTS)).split(",") if p.strip()}
 PROFILE = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
+# PostgreSQL's own account of the gift windows: statements by server time per gift
+STATEMENTS = os.environ.get("BENCH_STATEMENTS", "") not in ("", "0")
+PG_STATEMENTS = {
+    "shared_preload_libraries": "pg_stat_statements",
+    "pg_stat_statements.track": "all",  # the statements the FK triggers run, too
+}
 
 
 def wanted(part: str) -> bool:
@@ -134,6 +143,38 @@ def checkpoint(pg: PostgresCluster) -> None:
         conn.execute("CHECKPOINT")
 
 
+def statements_reset(pg: PostgresCluster, dbname: str, *, create: bool = False) -> None:
+    """Start counting ``dbname``'s statements from zero (``BENCH_STATEMENTS=1``)."""
+    import psycopg
+
+    with psycopg.connect(pg.dsn(dbname), autocommit=True) as conn:
+        if create:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        conn.execute("SELECT pg_stat_statements_reset()")
+
+
+def print_statements(pg: PostgresCluster, dbname: str, gifts: int, limit: int = 15) -> None:
+    """The window's statements by server execution time per committed gift."""
+    import psycopg
+
+    with psycopg.connect(pg.dsn(dbname), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT total_exec_time, calls, rows, "
+            "left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = %s) "
+            "ORDER BY total_exec_time DESC LIMIT %s",
+            (dbname, limit),
+        ).fetchall()
+    for ms, calls, count, query in rows:
+        per_gift = ms * 1000 / gifts if gifts else 0.0
+        console.print(
+            f"      {per_gift:6.1f} µs/gift {calls:7,} calls {count:9,} rows  {query}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 def run_gifts(pg: PostgresCluster, new_name: Callable[[], str], tps: float) -> list[GiftResult]:
     """Each scenario without the engagement hooks (the issue 8 gift) and with goals,
     leaderboards, battles and analytics following every gift (issue 10: at most 10% slower),
@@ -143,8 +184,11 @@ def run_gifts(pg: PostgresCluster, new_name: Callable[[], str], tps: float) -> l
     for label, hot in GIFT_SCENARIOS:
         windows: dict[bool, list[GiftResult]] = {False: [], True: []}
         for engagement in ENGAGEMENT_ORDER:
-            url = pg.create_database(new_name())
+            name = new_name()
+            url = pg.create_database(name)
             migrate(url)
+            if STATEMENTS:
+                statements_reset(pg, name, create=True)
             checkpoint(pg)
             shown = f"{label}{', engagement on' if engagement else ''}"
             with console.status(f"postgresql: {shown} ({SECONDS:.0f} s)…"):
@@ -156,9 +200,12 @@ def run_gifts(pg: PostgresCluster, new_name: Callable[[], str], tps: float) -> l
                     pg_data=pg.data,
                     profile=PROFILE,
                     engagement=engagement,
+                    on_window=partial(statements_reset, pg, name) if STATEMENTS else None,
                 )
             windows[engagement].append(r)
             console.print(f"    window: {shown:58} {r.rate:10,.0f} gifts/s")
+            if STATEMENTS:
+                print_statements(pg, name, r.committed)
         rates: dict[bool, float] = {}
         for engagement in (False, True):
             runs = windows[engagement]
@@ -343,7 +390,7 @@ def main() -> None:
     gifts: list[GiftResult] = []
     gift_http: GiftHttpResult | None = None
     fanout: FanoutResult | None = None
-    with PostgresCluster(fast=False) as pg:
+    with PostgresCluster(fast=False, settings=PG_STATEMENTS if STATEMENTS else None) as pg:
         with console.status(f"pgbench -b tpcb-like -c 8 ({SECONDS:.0f} s)…"):
             tps = pgbench_tps(pg, SECONDS)
         console.print(f"  pgbench tpcb-like -c 8: {tps:,.0f} tps")

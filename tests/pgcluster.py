@@ -42,8 +42,11 @@ def free_port() -> int:
 class PostgresCluster:
     """``with PostgresCluster(fast=True) as pg: pg.url("postgres")``."""
 
-    def __init__(self, *, fast: bool = False, port: int | None = None) -> None:
+    def __init__(
+        self, *, fast: bool = False, port: int | None = None, settings: dict[str, str] | None = None
+    ) -> None:
         self.fast = fast
+        self.settings = settings or {}  # more server settings (-c name=value)
         self.port = port or free_port()
         self.bin = find_pg_bin()
         self.root = Path(tempfile.mkdtemp(prefix="giftflow-pg-"))
@@ -88,6 +91,7 @@ class PostgresCluster:
         ]
         if self.fast:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        options += [f"-c {name}={value}" for name, value in self.settings.items()]
         self._run(
             str(self.bin / "pg_ctl"),
             "-D",
