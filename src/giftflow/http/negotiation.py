@@ -3,8 +3,27 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 CSV = "text/csv"
+
+
+def report_response(
+    request: Request, *, csv: Callable[[], str], filename: str, json: Callable[[], dict[str, Any]]
+) -> Response:
+    """A report as CSV (an attachment named ``filename``) when the caller's ``Accept`` prefers
+    it, else as JSON; only the chosen form is rendered."""
+    if wants_csv(request.headers.get("accept", "")):
+        return Response(
+            csv(),
+            media_type=f"{CSV}; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return JSONResponse(json())
 
 
 def wants_csv(accept: str) -> bool:

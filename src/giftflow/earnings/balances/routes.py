@@ -27,7 +27,7 @@ from giftflow.earnings.balances.schemas import (
 )
 from giftflow.http.fields import UserIdPath
 from giftflow.http.idempotent import IdempotencyKeyHeader, submit_idempotent
-from giftflow.http.negotiation import CSV, wants_csv
+from giftflow.http.negotiation import CSV, report_response
 
 router = APIRouter(prefix="/v1", tags=["earnings"])
 admin = require_scope("admin")
@@ -107,10 +107,9 @@ def my_statement(
     released, clawed back, exchanged and withdrawn, withdrawal fees, and each diamond account's
     opening and closing balance."""
     out = service.statement(ctx, principal.require_user(), period)
-    if wants_csv(request.headers.get("accept", "")):
-        return Response(
-            service.statement_csv(out),
-            media_type=f"{CSV}; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="statement-{out.period}.csv"'},
-        )
-    return JSONResponse(out.model_dump(mode="json"))
+    return report_response(
+        request,
+        csv=lambda: service.statement_csv(out),
+        filename=f"statement-{out.period}.csv",
+        json=lambda: out.model_dump(mode="json"),
+    )

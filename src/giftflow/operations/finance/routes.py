@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from giftflow.auth.deps import require_scope
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
-from giftflow.http.negotiation import CSV, wants_csv
+from giftflow.http.negotiation import CSV, report_response
 from giftflow.operations.finance import service
 from giftflow.operations.finance.schemas import FinanceReportOut
 
@@ -56,13 +56,10 @@ def finance_report(
     receivables, per bucket and in total, and the take rate — every figure a sum of ledger
     postings (docs/finance.md)."""
     report = service.finance_report(ctx, from_, to, bucket)
-    if wants_csv(request.headers.get("accept", "")):
-        span = report.period
-        name = f"finance-{span.first.isoformat()}-{span.end.isoformat()}-{bucket}.csv"
-        return Response(
-            service.report_csv(report),
-            media_type=f"{CSV}; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    out = service.report_out(report)
-    return JSONResponse(out.model_dump(mode="json", by_alias=True))
+    span = report.period
+    return report_response(
+        request,
+        csv=lambda: service.report_csv(report),
+        filename=f"finance-{span.first.isoformat()}-{span.end.isoformat()}-{bucket}.csv",
+        json=lambda: service.report_out(report).model_dump(mode="json", by_alias=True),
+    )

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from giftflow.auth.deps import require_scope
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
 from giftflow.http.ids import parse_cursor
-from giftflow.http.negotiation import CSV, wants_csv
+from giftflow.http.negotiation import CSV, report_response
 from giftflow.ids import USER_ID_CHARS
 from giftflow.wallet.purchases.schemas import PurchasesPage
 from giftflow.wallet.purchases.states import PurchaseState
@@ -43,15 +43,12 @@ def wallet_report(
     """Purchases, revenue, store fees, refunds, disputes and receivables per day and currency,
     from the ledger; deferred revenue and bonus coins outstanding at the end of `to`."""
     report = service.wallet_report(ctx, from_, to)
-    if wants_csv(request.headers.get("accept", "")):
-        name = f"wallet-report-{from_.isoformat()}-{to.isoformat()}.csv"
-        return Response(
-            service.report_csv(report),
-            media_type=f"{CSV}; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    out = service.report_out(report)
-    return JSONResponse(out.model_dump(mode="json", by_alias=True))
+    return report_response(
+        request,
+        csv=lambda: service.report_csv(report),
+        filename=f"wallet-report-{from_.isoformat()}-{to.isoformat()}.csv",
+        json=lambda: service.report_out(report).model_dump(mode="json", by_alias=True),
+    )
 
 
 @router.get("/admin/purchases", response_model=PurchasesPage, tags=["admin: purchases"])
