@@ -25,8 +25,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from giftflow.jsontext import dumps
 from giftflow.realtime import metrics
-from giftflow.realtime.frames import Event, dumps
+from giftflow.realtime.frames import Event
 
 log = logging.getLogger("giftflow.realtime.bus")
 

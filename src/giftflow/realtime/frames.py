@@ -90,7 +90,7 @@ class Frame:
     @property
     def text(self) -> str:
         if self._text is None:
-            self._text = dumps(self.message())
+            self._text = jsontext.dumps(self.message())
         return self._text
 
 
@@ -101,7 +101,3 @@ def merge(first: Frame, second: Frame) -> Frame:
         events=coalesce([*first.events, *second.events]),
         raw_count=first.raw_count + second.raw_count,
     )
-
-
-def dumps(message: dict[str, Any]) -> str:
-    return jsontext.dumps(message)

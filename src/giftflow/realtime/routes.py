@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from giftflow.context import AppContext, get_context
 from giftflow.errors import NotFound
 from giftflow.http.ids import parse_id
-from giftflow.realtime.frames import dumps
+from giftflow.jsontext import dumps
 from giftflow.realtime.schemas import MAX_SEQ, WelcomeOut
 from giftflow.realtime.service import Stream
 

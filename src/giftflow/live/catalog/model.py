@@ -83,6 +83,7 @@ class GiftBatchRepository:
 _ANNOUNCED = ("catalog.gifts",)
 # the columns named, as ``select(gifts)`` names them (a column added by a newer migration is not
 # read by an older process)
+_GIFT_COLUMNS = tuple(gifts.c)
 _GIFTS_PG = text(
     f"SELECT {', '.join(c.name for c in gifts.c)} FROM gifts WHERE id = ANY(CAST(:ids AS text[]))"
 ).columns(*gifts.c)
@@ -107,7 +108,7 @@ def _prefetch_gifts(ctx: BatchContext) -> Iterable[Read]:
         for gift_id in wanted:
             repo._cache[gift_id] = found.get(gift_id)
 
-    return (Read(_GIFTS_PG, {"ids": wanted}, done, tuple(gifts.c)),)
+    return (Read(_GIFTS_PG, {"ids": wanted}, done, _GIFT_COLUMNS),)
 
 
 prefetch.register(13, "live.gifts", _prefetch_gifts)  # no lock: after the rooms and lives

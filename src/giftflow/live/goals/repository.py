@@ -66,6 +66,7 @@ def goals_of(conn: Connection, live_id: int) -> list[GoalRow]:
 
 
 # --- inside the writer's batch -----------------------------------------------------------------
+_GOAL_COLUMNS = tuple(live_goals.c)
 _GOALS_PG = text(
     "SELECT g.* FROM live_goals g "
     "JOIN unnest(CAST(string_to_array(:ids, ',') AS bigint[])) AS w(id) ON g.live_id = w.id"
@@ -87,7 +88,7 @@ class GoalBatchRepository:
             _GOALS_PG,
             {"ids": packed_ints(sorted(set(live_ids)))},
             lambda rows: into(_by_live(_goal(r) for r in rows)),
-            tuple(live_goals.c),
+            _GOAL_COLUMNS,
         )
 
     def goals(self, live_ids: Iterable[int]) -> dict[int, list[GoalRow]]:

@@ -195,6 +195,8 @@ _FACTS_PG = text(
 ).columns(*_FACTS)
 
 
+_LIVE_COLUMNS = tuple(lives.c)
+_COMBO_COLUMNS = tuple(live_combos.c)
 _COMBOS_PG = text(
     "SELECT c.* FROM live_combos c JOIN unnest(CAST(:l AS bigint[]), "
     "CAST(:u AS text[]), CAST(:g AS text[])) AS w(l, u, g) "
@@ -225,7 +227,7 @@ class LiveBatchRepository:
             _LIVES_PG,
             {"ids": sorted(set(live_ids))},
             lambda rows: into({int(r["id"]): _live(r) for r in rows}),
-            tuple(lives.c),
+            _LIVE_COLUMNS,
         )
 
     @staticmethod
@@ -247,7 +249,7 @@ class LiveBatchRepository:
             _COMBOS_PG,
             {"l": [k[0] for k in wanted], "u": [k[1] for k in wanted], "g": [k[2] for k in wanted]},
             lambda rows: into({c.key: c for c in (ComboRow(**r) for r in rows)}),
-            tuple(live_combos.c),
+            _COMBO_COLUMNS,
         )
 
     def creator_of(self, live_id: int) -> str | None:
