@@ -9,7 +9,7 @@ from giftflow.audit.loaders import row_of
 from giftflow.auth.deps import get_principal, require_scope
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
-from giftflow.http.fields import UserIdPath
+from giftflow.http.fields import Text, UserIdPath
 from giftflow.users import service
 from giftflow.users.schemas import AdminUserOut, UserIn, UserOut, UserPatchIn, UsersPage
 
@@ -48,7 +48,7 @@ admin = require_scope("admin")
 
 @admin_router.get("/users", response_model=UsersPage)
 def search_users(
-    q: str | None = Query(
+    q: Text | None = Query(
         default=None,
         max_length=100,
         description="Users whose id, or display name (any case), starts with this.",

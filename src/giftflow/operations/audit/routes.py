@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from giftflow.auth.deps import require_scope
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
+from giftflow.http.fields import Text
 from giftflow.http.ids import parse_cursor
 from giftflow.operations.audit import service
 from giftflow.operations.audit.schemas import AuditPage
@@ -17,15 +18,15 @@ admin = require_scope("admin")
 
 @router.get("/audit", response_model=AuditPage, tags=["admin: audit"])
 def audit_log(
-    target: str | None = Query(
+    target: Text | None = Query(
         default=None, max_length=200, description="Exactly this target, e.g. `withdrawal:12`."
     ),
-    actor: str | None = Query(
+    actor: Text | None = Query(
         default=None,
         max_length=200,
         description="This actor, or every actor of one credential: `apikey:3`.",
     ),
-    action: str | None = Query(
+    action: Text | None = Query(
         default=None,
         max_length=100,
         description="This action (`withdrawal.approve`), or a prefix ending in `*` "
