@@ -17,4 +17,4 @@ def test_migrated_database_matches_the_schema(database_url: str) -> None:
     finally:
         engine.dispose()
     current, head = migration_status(database_url)
-    assert current == head == "0010"
+    assert current == head == "0011"

@@ -294,6 +294,7 @@ payment_events = Table(
     Column("received_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("provider", "event_id"),
     Index(None, "purchase_id"),
+    Index(None, "received_at", "provider", "event_id"),  # the admins' list, newest first
 )
 
 disputes = Table(

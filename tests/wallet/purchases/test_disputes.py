@@ -3,6 +3,7 @@ a won dispute restores everything; a lost one can be settled (written off) by an
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from .conftest import WalletApi
@@ -154,6 +155,56 @@ def test_the_disputes_list_pages_with_a_cursor(open_api: Any) -> None:
         bad = api.client.get("/v1/admin/disputes?cursor=abc", headers=api.admin())
         assert (bad.status_code, bad.json()["error"]["code"]) == (422, "validation_error")
         who = api.client.get("/v1/admin/disputes", headers=api.user("p0"))
+        assert who.status_code == 403
+
+
+def test_the_payment_events_list_pages_with_a_cursor(open_api: Any) -> None:
+    with open_api("seed-002") as api:
+        expected: list[tuple[str, str]] = []
+        for n in range(4):
+            api.buyer(f"e{n}")
+            bought = api.buy(f"e{n}", "b", pack=70, card=DISPUTED_CARD).json()
+            dispute(api, bought["id"], "open", f"open-{n}")  # charged_back
+            dispute(api, bought["id"], "open", f"again-{n}")  # no_longer_possible: same instant
+            if n % 2:
+                api.clock.advance(timedelta(seconds=1))  # some events tie on received_at
+        everything = api.client.get("/v1/admin/payment-events?limit=500", headers=api.admin())
+        assert everything.json()["next_cursor"] is None
+        expected = [(e["event_id"], e["outcome"]) for e in everything.json()["data"]]
+        assert len(expected) == 8
+        times = [e["received_at"] for e in everything.json()["data"]]
+        assert times == sorted(times, reverse=True) and len(set(times)) == 2
+        for size in (1, 3):
+            seen: list[tuple[str, str]] = []
+            cursor = ""
+            while True:
+                r = api.client.get(
+                    f"/v1/admin/payment-events?limit={size}{cursor}", headers=api.admin()
+                )
+                assert r.status_code == 200, r.text
+                page = r.json()
+                assert len(page["data"]) <= size
+                seen += [(e["event_id"], e["outcome"]) for e in page["data"]]
+                if page["next_cursor"] is None:
+                    break
+                cursor = f"&cursor={page['next_cursor']}"
+            assert seen == expected  # every event once, in the same order
+        # the filter and the cursor together
+        first = api.client.get(
+            "/v1/admin/payment-events?outcome=charged_back&limit=3", headers=api.admin()
+        ).json()
+        rest = api.client.get(
+            f"/v1/admin/payment-events?outcome=charged_back&cursor={first['next_cursor']}",
+            headers=api.admin(),
+        ).json()
+        assert [e["outcome"] for e in first["data"] + rest["data"]] == ["charged_back"] * 4
+        assert rest["next_cursor"] is None
+        for bad in ("abc", "WzEsMiwzXQ", "W10", "%00", "WyJ4IiwieSIsInoiXQ", "x" * 1001):
+            r = api.client.get(f"/v1/admin/payment-events?cursor={bad}", headers=api.admin())
+            assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error"), bad
+        who = api.client.get(
+            f"/v1/admin/payment-events?cursor={first['next_cursor']}", headers=api.user("e0")
+        )
         assert who.status_code == 403
 
 

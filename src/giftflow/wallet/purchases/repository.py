@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, literal, select, text, update
+from sqlalchemy import Connection, bindparam, func, literal, select, text, tuple_, update
 
 from giftflow.db import upsert_insert
 from giftflow.ledger.prefetch import Read
@@ -492,20 +492,24 @@ def profile(conn: Connection, user_id: str) -> dict[str, Any] | None:
 
 
 def list_events(
-    conn: Connection, *, outcome: str | None, event_type: str | None, limit: int
+    conn: Connection,
+    *,
+    outcome: str | None,
+    event_type: str | None,
+    limit: int,
+    before: tuple[datetime, str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Provider events as received, newest first (the audit trail and the admins' queue)."""
-    stmt = select(
-        payment_events.c.provider,
-        payment_events.c.event_id,
-        payment_events.c.event_type,
-        payment_events.c.purchase_id,
-        payment_events.c.outcome,
-        payment_events.c.received_at,
-    )
+    """Provider events as received, newest first (the audit trail and the admins' queue),
+    ordered by ``(received_at, provider, event_id)``; ``before`` is the last key of the
+    previous page."""
+    c = payment_events.c
+    stmt = select(c.provider, c.event_id, c.event_type, c.purchase_id, c.outcome, c.received_at)
     if outcome is not None:
-        stmt = stmt.where(payment_events.c.outcome == outcome)
+        stmt = stmt.where(c.outcome == outcome)
     if event_type is not None:
-        stmt = stmt.where(payment_events.c.event_type == event_type)
-    rows = conn.execute(stmt.order_by(payment_events.c.received_at.desc()).limit(limit))
+        stmt = stmt.where(c.event_type == event_type)
+    key = tuple_(c.received_at, c.provider, c.event_id)
+    if before is not None:
+        stmt = stmt.where(key < before)  # a row comparison: the index's order on both databases
+    rows = conn.execute(stmt.order_by(*(col.desc() for col in key.clauses)).limit(limit))
     return [dict(r) for r in rows.mappings()]

@@ -185,12 +185,15 @@ def list_payment_events(
     outcome: str | None = Query(default=None, max_length=64, pattern=r"^[a-z_]+$"),
     event_type: str | None = Query(default=None, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$"),
     limit: int = Query(default=50, ge=1, le=500),
+    cursor: str | None = Query(
+        default=None, max_length=1000, description="`next_cursor` of the previous page."
+    ),
     _: Principal = Depends(admin),
     ctx: AppContext = Depends(get_context),
 ) -> PaymentEventsPage:
     """Every event a provider delivered, with what it did (e.g. ``recorded_for_review`` for App
     Store consumption requests, ``unknown_purchase``, ``amount_mismatch``), newest first."""
-    rows = service.events(ctx, outcome, event_type, limit)
+    rows, next_cursor = service.events(ctx, outcome, event_type, limit, cursor)
     return PaymentEventsPage(
         data=[
             PaymentEventOut(
@@ -202,5 +205,6 @@ def list_payment_events(
                 received_at=rfc3339(r["received_at"]),
             )
             for r in rows
-        ]
+        ],
+        next_cursor=next_cursor,
     )

@@ -130,3 +130,4 @@ class PaymentEventOut(BaseModel):
 class PaymentEventsPage(BaseModel):
     object: str = "list"
     data: list[PaymentEventOut]
+    next_cursor: str | None = None

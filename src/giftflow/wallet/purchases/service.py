@@ -12,8 +12,11 @@ that fails stays due on the purchase and the maintenance loop asks again.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from giftflow.clock import age_on
@@ -26,8 +29,10 @@ from giftflow.errors import (
     PaymentDeclined,
     PurchasesDisabled,
     UserNotFound,
+    ValidationFailed,
     WriterUnavailable,
 )
+from giftflow.jsontext import dumps
 from giftflow.ledger.idempotency import IdempotencyRequest
 from giftflow.money.policy import Policy
 from giftflow.payments.events import EventKind, EventResult, ProviderEvent
@@ -310,7 +315,30 @@ async def settle(
 
 
 def events(
-    ctx: AppContext, outcome: str | None, event_type: str | None, limit: int
-) -> list[dict[str, Any]]:
+    ctx: AppContext, outcome: str | None, event_type: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of provider events, newest first, and the cursor of the next page (None: the
+    last). The cursor is the last event's key, ``(received_at, provider, event_id)``."""
+    before = _event_key(cursor) if cursor is not None else None
     with ctx.engine.connect() as conn:
-        return repository.list_events(conn, outcome=outcome, event_type=event_type, limit=limit)
+        rows = repository.list_events(
+            conn, outcome=outcome, event_type=event_type, limit=limit + 1, before=before
+        )
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    key = [last["received_at"].isoformat(), last["provider"], last["event_id"]]
+    return rows[:limit], base64.urlsafe_b64encode(dumps(key).encode()).decode().rstrip("=")
+
+
+def _event_key(cursor: str) -> tuple[datetime, str, str]:
+    """The key a ``next_cursor`` of ``events`` carries; anything else is a validation error."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        at, provider, event_id = raw
+        when = datetime.fromisoformat(at)
+        if not (isinstance(provider, str) and isinstance(event_id, str)) or when.tzinfo is None:
+            raise ValueError(cursor)
+    except (ValueError, TypeError, binascii.Error):
+        raise ValidationFailed("cursor is not valid.", cursor=cursor[:40]) from None
+    return when, provider, event_id
