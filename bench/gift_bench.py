@@ -59,13 +59,17 @@ DEFAULT_GC = gc.get_threshold()
 
 
 # --- CPU accounting (Linux /proc) ---------------------------------------------------------------
-def _stat_cpu(path: Path) -> tuple[float, int]:
-    """(user + system CPU seconds, parent pid) of the process or thread whose stat is at path."""
+def _stat_cpu(path: Path, *, reaped: bool = False) -> tuple[float, int]:
+    """(user + system CPU seconds, parent pid) of the process or thread whose stat is at path;
+    with ``reaped``, plus what its children that exited and were waited for used."""
     try:
         fields = path.read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return 0.0, 0
-    return (int(fields[11]) + int(fields[12])) / TICK, int(fields[1])
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / TICK, int(fields[1])
 
 
 def thread_cpu(native_id: int, pid: int | None = None) -> float:
@@ -80,14 +84,16 @@ def process_cpu(pid: int) -> float:
 
 def postgres_cpu(data_dir: Path | None) -> float:
     """CPU seconds of a PostgreSQL server: its postmaster and every child process (backends,
-    WAL writer, checkpointer), living ones only."""
+    WAL writer, checkpointer, autovacuum workers). A child that exits (an autovacuum worker, a
+    closed backend) moves from the living children to the postmaster's reaped-children time
+    (it waits for each), so the sum stays monotonic across a window."""
     if data_dir is None:
         return 0.0
     try:
         postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return 0.0
-    total = process_cpu(postmaster)
+    total = _stat_cpu(Path(f"/proc/{postmaster}/stat"), reaped=True)[0]
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             cpu, parent = _stat_cpu(proc / "stat")
