@@ -162,7 +162,7 @@ def wrk(url: str, script: Path, seconds: int, connections: int) -> WrkRun:
     rps = re.search(r"Requests/sec:\s+([0-9.]+)", out)
     total = re.search(r"(\d+) requests in", out)
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
+    p99 = re.search(r"^\s*99%\s+(\S+)", out, re.MULTILINE)  # not a "+/- Stdev" like 75.99%
     if rps is None or total is None:
         raise RuntimeError(f"wrk printed no rate:\n{out}")
     return WrkRun(
