@@ -395,3 +395,37 @@ def test_the_policy_time_zone_store_fees_and_bonus_coins(open_api: Any, database
         assert eve_only["closing"]["as_of"] == "2026-01-01T05:00:00Z"
         assert eve_only["closing"]["deferred_revenue"][0]["deferred_revenue"] == usd(84)
         api.assert_clean()
+
+
+def test_coins_an_operator_moves_to_revenue_are_not_spending_in_the_closing(
+    open_api: Any,
+) -> None:
+    """Only spending moves the buyer's place in the paid sequence; an operator's transfer of
+    paid coins does not, so the closing of an earlier day must not count it as spent since."""
+    with open_api("seed-002") as api:
+        api.buyer("op")
+        api.buy("op", "b", pack=70)  # 70 coins for 84 cents
+        assert api.spend("op", 30).status == 201
+        api.clock.advance(timedelta(days=1))
+        r = api.client.post(
+            "/v1/admin/transfers",
+            json={
+                "postings": [
+                    {
+                        "source": "user:op:coins",
+                        "destination": "platform:revenue:gifts",
+                        "asset": "COIN",
+                        "amount": 10,
+                    }
+                ]
+            },
+            headers=api.admin("move-10"),
+        )
+        assert r.status_code == 201, r.text
+        closing = report(api, "2026-01-01")["closing"]
+        assert closing["as_of"] == "2026-01-02T00:00:00Z"
+        [deferred] = closing["deferred_revenue"]
+        # at the end of day one the lot had 70 - 30 = 40 unspent coins: 84 × 40 / 70 = 48
+        assert (deferred["unspent_paid_coins"], deferred["lots"]) == (40, 1)
+        assert deferred["deferred_revenue"] == usd(48)
+        api.assert_clean()

@@ -14,18 +14,11 @@ PostgreSQL, one read transaction on SQLite), so flows and balances describe the 
   ``GROUP BY`` expression whose parameters are bound apart from the select list's).
 - **Time and kinds.** Transactions are picked by kind and time together, which the index
   ``transactions (kind, created_at)`` serves; the kinds are listed below (``*_KINDS``).
-- **Exact sums.** Money is summed as two halves (``amount >> 32`` and ``amount & 0xFFFFFFFF``),
-  neither of which can overflow a 64-bit sum, and joined in Python (as ``giftflow reconcile``
-  does).
-- **Lots.** A lot's size at T is what its purchase's own transactions (``meta.purchase``) moved
-  into minus out of the buyer's paid account before T. How much of it spending had consumed by T
-  follows from its segments in the buyer's paid sequence (``purchases.lot_start``,
-  ``restored_start``) and the buyer's ``paid_spent`` at T: today's counter minus the paid coins
-  spent since T. Positions that spending consumed never move (coins leave the sequence only at or
-  above ``paid_spent``), so today's segments are right for any past T
-  (``giftflow.wallet.purchases.lots``). Within the report, each spend is placed in the sequence
-  by a running sum over the buyer's spends in commit order (``created_at``, then transaction id),
-  and the part of it that falls in each lot's segments is that lot's consumption.
+- **Exact sums** and **the open lots at a moment T**: ``giftflow.reporting.lots``, which the
+  wallet report shares, so both value them identically.
+- **Lots within the report.** Each spend is placed in the buyer's paid sequence by a running sum
+  over the buyer's spends in commit order (``created_at``, then transaction id), and the part of
+  it that falls in each lot's segments is that lot's consumption.
 """
 
 from __future__ import annotations
@@ -48,21 +41,32 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.elements import ColumnElement
 
 from giftflow.db import read_snapshot
+from giftflow.reporting.lots import (
+    COIN,
+    GIFT,
+    LOT_KINDS,
+    SPEND_KINDS,
+    SPENT_INTO,
+    SUBSCRIPTION,
+    ZERO,
+    LotGroup,
+    halves,
+    is_paid,
+    joined,
+    legs,
+    lot_state,
+    meta_purchase,
+    open_lots,
+)
 from giftflow.schema import accounts, postings, purchases, transactions, wallet_state
 
-COIN = "COIN"
 DIAMOND = "DIAMOND"
 
-# --- the transaction kinds the report reads (features' own strings) --------------------------
-PURCHASE = "purchase"
-REFUND = "purchase_refund"
-DISPUTE = "purchase_dispute"
-PROVIDER_REFUND = "purchase_provider_refund"
-DISPUTE_WON = "purchase_dispute_won"
+# --- the transaction kinds the report reads (features' own strings; the lots' and spends' kinds
+# are giftflow.reporting.lots') ---------------------------------------------------------------
 WRITEOFF = "receivable_writeoff"
 PAYOUT_SUBMIT = "payout_submit"
 PAYOUT = "payout"
@@ -70,14 +74,7 @@ PAYOUT_FAILED = "payout_failed"
 PAYOUT_RETURNED = "payout_returned"
 TRANSFER = "transfer"  # an operator's transfer
 REVERSAL = "reversal"  # an operator's reversal
-GIFT = "gift"
-ITEM = "item_purchase"
-SUBSCRIPTION = "subscription"
 
-# the kinds that move a lot's coins in or out of the buyer's paid account (wallet/purchases)
-LOT_KINDS = (PURCHASE, REFUND, DISPUTE, PROVIDER_REFUND, DISPUTE_WON)
-# the kinds that spend coins (wallet.purchases.batch.spend): gifts, items, subscriptions
-SPEND_KINDS = (GIFT, ITEM, SUBSCRIPTION)
 # the spends that also credit the creator's share as diamonds
 EARNING_KINDS = (GIFT, SUBSCRIPTION)
 # every kind that moves fiat
@@ -108,15 +105,8 @@ DIAMOND_KINDS = (
     REVERSAL,
 )
 
-PAID = "user:%:coins"  # LIKE: ends in ':coins', so neither ':coins:bonus' nor ':coins:exchanged'
-SPENT_INTO = "platform:revenue:%"
 HOLDING = "platform:holding:pending"
 IN_FLIGHT = "payouts:in_flight"
-
-# inlined, so PostgreSQL sees ``bigint >> integer`` and ``bigint & bigint``
-_SHIFT: ColumnClause[int] = literal_column("32")
-_LOW: ColumnClause[int] = literal_column("4294967295")
-_ZERO: ColumnClause[int] = literal_column("0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,17 +130,6 @@ class DiamondFlow:
     source: str
     destination: str
     amount: int
-
-
-@dataclass(frozen=True, slots=True)
-class LotGroup:
-    """``lots`` lots of one price and size, each with ``remaining`` unspent paid coins."""
-
-    currency: str
-    price_minor: int
-    coins: int
-    remaining: int
-    lots: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,15 +160,6 @@ class FinanceData:
     diamonds_now: dict[str, int] = field(default_factory=dict)
     open_lots: list[LotGroup] = field(default_factory=list)
     lot_changes: list[LotChange] = field(default_factory=list)
-
-
-def _legs(debit: Any, credit: Any) -> Any:
-    """Transactions with their postings and both accounts (``debit``, ``credit`` aliases)."""
-    return (
-        transactions.join(postings, postings.c.txn_id == transactions.c.id)
-        .join(debit, debit.c.id == postings.c.debit_account_id)
-        .join(credit, credit.c.id == postings.c.credit_account_id)
-    )
 
 
 def read_finance(engine: Engine, bounds: Sequence[datetime]) -> FinanceData:
@@ -240,14 +210,6 @@ def _diamond_class(path: Any) -> ColumnElement[Any]:
     )
 
 
-def _joined(high: Any, low: Any) -> int:
-    return int(high or 0) * 2**32 + int(low or 0)
-
-
-def _halves(amount: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    return amount.op(">>")(_SHIFT).label("high"), amount.op("&")(_LOW).label("low")
-
-
 # --- money ---------------------------------------------------------------------------------------
 def money_flows(conn: Connection, bounds: Sequence[datetime]) -> list[Flow]:
     """Per bucket, kind, source class, destination class and currency: the fiat moved."""
@@ -260,9 +222,9 @@ def money_flows(conn: Connection, bounds: Sequence[datetime]) -> list[Flow]:
             _money_class(debit.c.path).label("source"),
             _money_class(credit.c.path).label("destination"),
             postings.c.asset,
-            *_halves(postings.c.amount),
+            *halves(postings.c.amount),
         )
-        .select_from(_legs(debit, credit))
+        .select_from(legs(debit, credit))
         .where(
             transactions.c.kind.in_(MONEY_KINDS),
             created >= bounds[0],
@@ -276,7 +238,7 @@ def money_flows(conn: Connection, bounds: Sequence[datetime]) -> list[Flow]:
         select(*keys, func.sum(moves.c.high), func.sum(moves.c.low)).group_by(*keys)
     )
     return [
-        Flow(int(bucket), kind, source, destination, asset, _joined(high, low))
+        Flow(int(bucket), kind, source, destination, asset, joined(high, low))
         for bucket, kind, source, destination, asset, high, low in rows
     ]
 
@@ -292,9 +254,9 @@ def diamond_flows(conn: Connection, bounds: Sequence[datetime]) -> list[DiamondF
             bucket_of(created, bounds).label("bucket"),
             _diamond_class(debit.c.path).label("source"),
             _diamond_class(credit.c.path).label("destination"),
-            *_halves(postings.c.amount),
+            *halves(postings.c.amount),
         )
-        .select_from(_legs(debit, credit))
+        .select_from(legs(debit, credit))
         .where(
             transactions.c.kind.in_(DIAMOND_KINDS),
             created >= bounds[0],
@@ -309,7 +271,7 @@ def diamond_flows(conn: Connection, bounds: Sequence[datetime]) -> list[DiamondF
         .group_by(*keys)
     )
     return [
-        DiamondFlow(int(bucket), source, destination, _joined(high, low))
+        DiamondFlow(int(bucket), source, destination, joined(high, low))
         for bucket, source, destination, high, low in rows
     ]
 
@@ -318,7 +280,7 @@ def diamond_balances(conn: Connection) -> dict[str, int]:
     """Today's diamonds per class (``held``, ``available``, ``in_payout``), shards summed."""
     kind = _diamond_class(accounts.c.path).label("class")
     inner = (
-        select(kind, *_halves(accounts.c.balance))
+        select(kind, *halves(accounts.c.balance))
         .where(accounts.c.asset == DIAMOND)
         .subquery("balances")
     )
@@ -327,19 +289,10 @@ def diamond_balances(conn: Connection) -> dict[str, int]:
             inner.c["class"]
         )
     )
-    return {name: _joined(high, low) for name, high, low in rows if name != "other"}
+    return {name: joined(high, low) for name, high, low in rows if name != "other"}
 
 
 # --- lots ----------------------------------------------------------------------------------------
-def _meta_purchase(conn: Connection) -> ColumnElement[Any]:
-    """``meta.purchase`` of a transaction (the purchase id), as an integer."""
-    if conn.dialect.name == "postgresql":
-        text = func.jsonb_extract_path_text(cast(transactions.c.meta, JSONB), "purchase")
-    else:
-        text = func.json_extract(transactions.c.meta, "$.purchase")
-    return cast(text, BigInteger)
-
-
 def _least(a: Any, b: Any) -> ColumnElement[Any]:
     return case((a < b, a), else_=b)
 
@@ -348,108 +301,12 @@ def _greatest(a: Any, b: Any) -> ColumnElement[Any]:
     return case((a > b, a), else_=b)
 
 
-def _consumed(start: Any, coins: Any, spent: Any) -> ColumnElement[Any]:
-    """How much of the segment ``[start, start + coins)`` spending up to ``spent`` consumed."""
-    return case(
-        (or_(start.is_(None), coins <= 0, spent <= start), _ZERO),
-        (spent - start >= coins, coins),
-        else_=spent - start,
-    )
-
-
 def _overlap(start: Any, coins: Any, low: Any, high: Any) -> ColumnElement[Any]:
     """How many positions of ``[low, high)`` fall in the segment ``[start, start + coins)``."""
     return case(
-        (or_(start.is_(None), coins <= 0, start >= high, start + coins <= low), _ZERO),
+        (or_(start.is_(None), coins <= 0, start >= high, start + coins <= low), ZERO),
         else_=_least(high, start + coins) - _greatest(low, start),
     )
-
-
-def _is_paid(path: Any) -> ColumnElement[bool]:
-    paid: ColumnElement[bool] = path.like(PAID)
-    return paid
-
-
-def _spent_since(when: datetime) -> Any:
-    """Per user: the paid coins spent at or after ``when``."""
-    debit, credit = accounts.alias("sdebit"), accounts.alias("scredit")
-    return (
-        select(debit.c.owner_id.label("user_id"), func.sum(postings.c.amount).label("coins"))
-        .select_from(_legs(debit, credit))
-        .where(
-            transactions.c.kind.in_(SPEND_KINDS),
-            transactions.c.created_at >= when,
-            postings.c.asset == COIN,
-            _is_paid(debit.c.path),
-            credit.c.path.like(SPENT_INTO),
-        )
-        .group_by(debit.c.owner_id)
-        .subquery("spent_since")
-    )
-
-
-def _lot_state(conn: Connection, when: datetime) -> Any:
-    """Every lot at ``when``: its paid coins (``size``) and how many spending had consumed."""
-    debit, credit = accounts.alias("ldebit"), accounts.alias("lcredit")
-    moved = (
-        select(
-            _meta_purchase(conn).label("purchase_id"),
-            case((_is_paid(credit.c.path), postings.c.amount), else_=-postings.c.amount).label(
-                "coins"
-            ),
-        )
-        .select_from(_legs(debit, credit))
-        .where(
-            transactions.c.kind.in_(LOT_KINDS),
-            transactions.c.created_at < when,
-            postings.c.asset == COIN,
-            or_(_is_paid(debit.c.path), _is_paid(credit.c.path)),
-        )
-        .subquery("moved")
-    )
-    size = (
-        select(moved.c.purchase_id, func.sum(moved.c.coins).label("coins"))
-        .group_by(moved.c.purchase_id)
-        .subquery("size")
-    )
-    since = _spent_since(when)
-    spent = func.coalesce(wallet_state.c.paid_spent, 0) - func.coalesce(since.c.coins, 0)
-    p = purchases.c
-    consumed = _consumed(p.lot_start, p.coins - p.coins_removed, spent) + _consumed(
-        p.restored_start, p.restored_coins, spent
-    )
-    return (
-        select(
-            p.id.label("purchase_id"),
-            p.currency,
-            p.price_minor,
-            p.coins,
-            size.c.coins.label("size"),
-            consumed.label("consumed"),
-        )
-        .select_from(
-            purchases.join(size, size.c.purchase_id == p.id)
-            .outerjoin(wallet_state, wallet_state.c.user_id == p.user_id)
-            .outerjoin(since, since.c.user_id == p.user_id)
-        )
-        .subquery("lot_state")
-    )
-
-
-def open_lots(conn: Connection, when: datetime) -> list[LotGroup]:
-    """The lots with unspent paid coins at ``when``, grouped by (currency, price, size,
-    remaining): one row for all the untouched lots of a pack."""
-    lot = _lot_state(conn, when)
-    remaining = (lot.c.size - lot.c.consumed).label("remaining")
-    inner = select(lot.c.currency, lot.c.price_minor, lot.c.coins, remaining).subquery("open")
-    keys = (inner.c.currency, inner.c.price_minor, inner.c.coins, inner.c.remaining)
-    rows = conn.execute(
-        select(*keys, func.count()).where(inner.c.remaining > 0).group_by(*keys).order_by(*keys)
-    )
-    return [
-        LotGroup(currency, int(price), int(coins), int(remaining), int(n))
-        for currency, price, coins, remaining, n in rows
-    ]
 
 
 def _spends(bounds: Sequence[datetime]) -> Any:
@@ -477,7 +334,7 @@ def _spends(bounds: Sequence[datetime]) -> Any:
             and_(transactions.c.kind.in_(EARNING_KINDS), created < bounds[-1]),
             in_txn(DIAMOND) // in_txn(COIN),  # integer division (SQLAlchemy 2: //)
         ),
-        else_=_ZERO,
+        else_=ZERO,
     )
     paid = (
         select(
@@ -489,12 +346,12 @@ def _spends(bounds: Sequence[datetime]) -> Any:
             postings.c.amount,
             per_coin.label("per_coin"),
         )
-        .select_from(_legs(debit, credit))
+        .select_from(legs(debit, credit))
         .where(
             transactions.c.kind.in_(SPEND_KINDS),
             created >= bounds[0],
             postings.c.asset == COIN,
-            _is_paid(debit.c.path),
+            is_paid(debit.c.path),
             credit.c.path.like(SPENT_INTO),
         )
         .subquery("paid")
@@ -540,7 +397,7 @@ def lot_changes(conn: Connection, bounds: Sequence[datetime]) -> list[LotChange]
     consumed = select(
         p.id.label("purchase_id"),
         placed.c.bucket,
-        _ZERO.label("size_change"),
+        ZERO.label("size_change"),
         (first + second).label("consumed_change"),
         ((first + second) * placed.c.per_coin).label("diamonds"),
     ).select_from(
@@ -566,21 +423,21 @@ def lot_changes(conn: Connection, bounds: Sequence[datetime]) -> list[LotChange]
     created = transactions.c.created_at
     resized = (
         select(
-            _meta_purchase(conn).label("purchase_id"),
+            meta_purchase(conn).label("purchase_id"),
             bucket_of(created, bounds).label("bucket"),
-            case((_is_paid(credit.c.path), postings.c.amount), else_=-postings.c.amount).label(
+            case((is_paid(credit.c.path), postings.c.amount), else_=-postings.c.amount).label(
                 "size_change"
             ),
-            _ZERO.label("consumed_change"),
-            _ZERO.label("diamonds"),
+            ZERO.label("consumed_change"),
+            ZERO.label("diamonds"),
         )
-        .select_from(_legs(debit, credit))
+        .select_from(legs(debit, credit))
         .where(
             transactions.c.kind.in_(LOT_KINDS),
             created >= bounds[0],
             created < bounds[-1],
             postings.c.asset == COIN,
-            or_(_is_paid(debit.c.path), _is_paid(credit.c.path)),
+            or_(is_paid(debit.c.path), is_paid(credit.c.path)),
         )
     )
     changes = union_all(consumed, resized).subquery("changes")
@@ -595,7 +452,7 @@ def lot_changes(conn: Connection, bounds: Sequence[datetime]) -> list[LotChange]
         .group_by(*keys)
         .subquery("per_lot")
     )
-    state = _lot_state(conn, bounds[0])
+    state = lot_state(conn, bounds[0])
     rows = conn.execute(
         select(
             per_lot.c.purchase_id,

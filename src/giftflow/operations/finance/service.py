@@ -34,20 +34,14 @@ from giftflow.money.amounts import amount_view
 from giftflow.money.policy import Policy
 from giftflow.operations.finance import repository
 from giftflow.operations.finance.repository import (
-    DISPUTE,
-    DISPUTE_WON,
     PAYOUT,
     PAYOUT_FAILED,
     PAYOUT_RETURNED,
     PAYOUT_SUBMIT,
-    PROVIDER_REFUND,
-    PURCHASE,
-    REFUND,
     DiamondFlow,
     FinanceData,
     Flow,
     LotChange,
-    LotGroup,
 )
 from giftflow.operations.finance.schemas import (
     BucketOut,
@@ -56,6 +50,14 @@ from giftflow.operations.finance.schemas import (
     FinanceReportOut,
     MoneyOut,
     TakeRateOut,
+)
+from giftflow.reporting.lots import (
+    DISPUTE,
+    DISPUTE_WON,
+    PROVIDER_REFUND,
+    PURCHASE,
+    REFUND,
+    LotGroup,
 )
 
 Bucket = Literal["day", "week", "month"]

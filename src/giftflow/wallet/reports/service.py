@@ -40,20 +40,22 @@ from giftflow.context import AppContext
 from giftflow.errors import ValidationFailed
 from giftflow.http.schemas import AmountOut
 from giftflow.money.amounts import amount_view
-from giftflow.wallet.purchases.schemas import PurchaseOut, PurchasesPage
-from giftflow.wallet.purchases.views import purchase_view
-from giftflow.wallet.reports import repository
-from giftflow.wallet.reports.repository import (
+from giftflow.reporting.lots import (
     COIN,
     DISPUTE,
     DISPUTE_WON,
     PROVIDER_REFUND,
     PURCHASE,
     REFUND,
+    LotGroup,
+)
+from giftflow.wallet.purchases.schemas import PurchaseOut, PurchasesPage
+from giftflow.wallet.purchases.views import purchase_view
+from giftflow.wallet.reports import repository
+from giftflow.wallet.reports.repository import (
     WRITEOFF,
     Flow,
     KindCount,
-    LotGroup,
     ReportData,
 )
 from giftflow.wallet.reports.schemas import (
