@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +18,6 @@ from giftflow.api import create_app
 from giftflow.clock import FrozenClock
 from giftflow.context import AppContext
 from giftflow.db import make_engine, unit_of_work
-from giftflow.ledger.commands import BatchContext, Command
 from giftflow.ledger.reconcile_repository import reconcile
 from giftflow.live.rooms.service import close_due_combos
 from giftflow.money.policy import Policy, load_profile
@@ -29,27 +25,12 @@ from giftflow.money.repository import store_policy
 from giftflow.schema import room_events
 from giftflow.settings import Settings
 from tests.api.conftest import SECRET, Api, make_keys
+from tests.batching import calls_in_one_batch
 
 
 def err(r: httpx.Response) -> tuple[int, str]:
     """(status, error code) of a refusal."""
     return r.status_code, r.json()["error"]["code"]
-
-
-class _Hold(Command):
-    """Keeps the writer busy until released, so that what is queued meanwhile is one batch."""
-
-    kind = "test.hold"
-    success_status = 200
-
-    def __init__(self, entered: threading.Event, release: threading.Event) -> None:
-        self.entered = entered
-        self.release = release
-
-    def apply(self, ctx: BatchContext) -> dict[str, Any]:
-        self.entered.set()
-        self.release.wait(30)
-        return {}
 
 
 @dataclass
@@ -172,20 +153,8 @@ class LiveApi(Api):
         return ctx
 
     def in_one_batch(self, *calls: Callable[[], httpx.Response]) -> list[httpx.Response]:
-        """Make the requests from threads while the writer is held, so the commands they submit
-        are applied in one batch, in an unknown order; each call must submit one command."""
-        entered, release = threading.Event(), threading.Event()
-        held = self.ctx.writer.submit_future(_Hold(entered, release))
-        assert entered.wait(10)
-        with ThreadPoolExecutor(len(calls)) as pool:
-            futures = [pool.submit(c) for c in calls]
-            deadline = time.monotonic() + 10
-            while self.ctx.writer.queue_depth() < len(calls):
-                assert time.monotonic() < deadline, "the requests never reached the writer"
-                time.sleep(0.005)
-            release.set()
-            held.result(10)
-            return [f.result(30) for f in futures]
+        """Make the requests while the writer is held: their commands are one batch."""
+        return calls_in_one_batch(self.ctx.writer, calls)
 
     def assert_clean(self) -> None:
         assert reconcile(self.ctx.engine).differences == []

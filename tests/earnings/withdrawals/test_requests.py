@@ -4,7 +4,6 @@ concurrent requests."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -17,8 +16,8 @@ from giftflow.earnings.withdrawals.schemas import WithdrawalIn
 from giftflow.ledger.commands import Command
 from giftflow.ledger.idempotency import Outcome
 from giftflow.schema import withdrawals
+from tests.batching import commands_in_one_batch
 from tests.earnings.withdrawals.conftest import Creator, OpenW, WApi, err, open_live, open_w
-from tests.live.conftest import _Hold
 
 __all__ = ["open_live", "open_w"]
 
@@ -231,13 +230,7 @@ def test_requests_of_one_batch_share_the_daily_maximum(open_w: OpenW) -> None:
 
 def in_one_batch(w: WApi, commands: Sequence[Command]) -> list[Outcome]:
     """Submit ``commands`` while the writer is held, so they are applied in one batch."""
-    entered, release = threading.Event(), threading.Event()
-    held = w.ctx.writer.submit_future(_Hold(entered, release))
-    assert entered.wait(10)
-    futures = [w.ctx.writer.submit_future(cmd) for cmd in commands]
-    release.set()
-    held.result(10)
-    return [f.result(10) for f in futures]
+    return commands_in_one_batch(w.ctx.writer, commands)
 
 
 # --- SPEC §10 --------------------------------------------------------------------------------

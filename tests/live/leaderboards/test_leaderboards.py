@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -31,7 +30,8 @@ from giftflow.schema import (
     supporter_scores,
     transactions,
 )
-from tests.live.conftest import LiveApi, OpenLive, _Hold, err, store_version
+from tests.batching import commands_in_one_batch
+from tests.live.conftest import LiveApi, OpenLive, err, store_version
 
 ZONE = "America/Los_Angeles"  # UTC-8 in winter: local days start at 08:00Z
 PERIODS = ("day", "week", "month", "all")
@@ -53,13 +53,7 @@ def lines(body: dict[str, Any], role: str = "user") -> list[tuple[str, int]]:
 
 def one_batch(api: LiveApi, *commands: Command) -> list[Outcome]:
     """Apply ``commands`` in one batch, in this order (the writer is held while they queue)."""
-    entered, release = threading.Event(), threading.Event()
-    held = api.ctx.writer.submit_future(_Hold(entered, release))
-    assert entered.wait(10)
-    futures = [api.ctx.writer.submit_future(c) for c in commands]
-    release.set()
-    held.result(10)
-    return [f.result(30) for f in futures]
+    return commands_in_one_batch(api.ctx.writer, commands)
 
 
 def gift_command(api: LiveApi, live: str, user_id: str, gift_id: str, count: int) -> SendGift:

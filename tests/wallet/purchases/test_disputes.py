@@ -3,8 +3,11 @@ a won dispute restores everything; a lost one can be settled (written off) by an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+
+from tests.batching import calls_in_one_batch
 
 from .conftest import WalletApi
 
@@ -91,6 +94,44 @@ def test_a_lost_dispute_stays_frozen_until_an_operator_settles_it(open_api: Any)
         )
         assert r.status_code == 200 and r.json()["state"] == "settled"
         assert api.balance("platform:receivable:lo", "USD") == 0
+        assert api.balance("platform:equity:writeoffs", "USD") == -owed
+        api.assert_clean()
+
+
+def test_settles_of_one_dispute_in_one_batch_write_the_debt_off_once(open_api: Any) -> None:
+    """Each settle used to read the case from the database, where it was still ``lost`` until
+    the batch committed: five settles in one batch wrote the debt off five times."""
+    with open_api("seed-002") as api:
+        api.buyer("ss")
+        bought = api.buy("ss", "b", pack=70, card=DISPUTED_CARD).json()
+        assert api.spend("ss", 70).status == 201
+        dispute(api, bought["id"], "open", "d1")
+        dispute(api, bought["id"], "lost", "d2")
+        owed = 84 - bought["store_fee"]["amount"]
+        case = api.client.get("/v1/admin/disputes?state=lost", headers=api.admin()).json()
+        dispute_id = case["data"][0]["id"]
+
+        def settle(n: int) -> Callable[[], Any]:
+            return lambda: api.client.post(
+                f"/v1/admin/disputes/{dispute_id}/settle",
+                json={"note": f"settle {n}"},
+                headers=api.admin(f"settle-{n}"),
+            )
+
+        writer = api.client.app.state.giftflow.writer  # type: ignore[attr-defined]
+        answers = calls_in_one_batch(writer, [settle(n) for n in range(5)])
+        codes = sorted("ok" if r.status_code == 200 else r.json()["error"]["code"] for r in answers)
+        assert codes == ["invalid_transition"] * 4 + ["ok"]
+        refused = next(r for r in answers if r.status_code != 200)
+        assert (refused.status_code, refused.json()["error"]["details"]["state"]) == (
+            409,
+            "settled",
+        )
+        assert api.balance("platform:receivable:ss", "USD") == 0
+        assert api.balance("platform:equity:writeoffs", "USD") == -owed
+        # and later, alone: still refused, nothing moves
+        again = settle(9)()
+        assert (again.status_code, again.json()["error"]["code"]) == (409, "invalid_transition")
         assert api.balance("platform:equity:writeoffs", "USD") == -owed
         api.assert_clean()
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from giftflow.errors import NotFound, RefundNotAllowed, ValidationFailed
+from giftflow.errors import InvalidTransition, NotFound, RefundNotAllowed
 from giftflow.ledger.commands import BatchContext, Command
 from giftflow.ledger.model import AccountRef, Posting
 from giftflow.payments.events import EventKind, ProviderEvent
@@ -238,6 +238,28 @@ def refund(ctx: BatchContext, row: PurchaseRow, reason: str, window_days: int) -
     save_purchase(ctx, row)
 
 
+def dispute_of(ctx: BatchContext, purchase_id: int) -> dict[str, Any] | None:
+    """The purchase's dispute case as this batch sees it: a case an earlier command of the batch
+    opened, closed or settled is read from the batch, not from the database (else two settles in
+    one batch would both see ``lost``). Call it after ``purchase()``, which locks the purchase row
+    and so serialises cases across batches and processes."""
+    key = ("wallet.dispute", purchase_id)
+    if key in ctx.book.memo:
+        found: dict[str, Any] | None = ctx.book.memo[key]
+        return dict(found) if found is not None else None
+    return repo(ctx).open_dispute(purchase_id)
+
+
+def save_dispute(
+    ctx: BatchContext, purchase_id: int, changes: dict[str, Any], *, insert: bool = False
+) -> None:
+    """Stage a new case (``insert``) or changes to the purchase's case, and remember the result
+    for the rest of the batch (undone if the command fails)."""
+    earlier = None if insert else dispute_of(ctx, purchase_id)
+    ctx.book.remember(("wallet.dispute", purchase_id), {**(earlier or {}), **changes})
+    ctx.book.stage(WALLET, ("dispute_insert" if insert else "dispute", changes))
+
+
 def chargeback(ctx: BatchContext, row: PurchaseRow, event: PurchaseEvent) -> str:
     """The provider took the money back (a dispute, or its own refund)."""
     new_state = next_state(row.state, event)
@@ -288,25 +310,24 @@ def chargeback(ctx: BatchContext, row: PurchaseRow, event: PurchaseEvent) -> str
     save_purchase(ctx, row)
     # every chargeback is a case, even one that leaves nothing owed: a provider may reverse its
     # refund later, and the case is what says which coins to give back
-    earlier = repo(ctx).open_dispute(row.id)  # one case per purchase: reopened if any
-    ctx.book.stage(
-        WALLET,
-        (
-            "dispute_insert" if earlier is None else "dispute",
-            {
-                "id": ctx.book.next_id() if earlier is None else earlier["id"],
-                "purchase_id": row.id,
-                "user_id": row.user_id,
-                "state": "open" if event is PurchaseEvent.DISPUTE_OPEN else "lost",
-                "coins_removed": left,
-                "bonus_removed": bonus_left,
-                "coins_spent": spent,
-                "receivable_minor": owed,
-                "currency": row.currency,
-                "created_at": ctx.now,
-                "closed_at": None if event is PurchaseEvent.DISPUTE_OPEN else ctx.now,
-            },
-        ),
+    earlier = dispute_of(ctx, row.id)  # one case per purchase: reopened if any
+    save_dispute(
+        ctx,
+        row.id,
+        {
+            "id": ctx.book.next_id() if earlier is None else earlier["id"],
+            "purchase_id": row.id,
+            "user_id": row.user_id,
+            "state": "open" if event is PurchaseEvent.DISPUTE_OPEN else "lost",
+            "coins_removed": left,
+            "bonus_removed": bonus_left,
+            "coins_spent": spent,
+            "receivable_minor": owed,
+            "currency": row.currency,
+            "created_at": ctx.now,
+            "closed_at": None if event is PurchaseEvent.DISPUTE_OPEN else ctx.now,
+        },
+        insert=earlier is None,
     )
     return "charged_back" if event is PurchaseEvent.DISPUTE_OPEN else "refunded_by_provider"
 
@@ -314,7 +335,7 @@ def chargeback(ctx: BatchContext, row: PurchaseRow, event: PurchaseEvent) -> str
 def close_dispute(ctx: BatchContext, row: PurchaseRow, won: bool) -> str:
     event = PurchaseEvent.DISPUTE_WIN if won else PurchaseEvent.DISPUTE_LOSE
     new_state = next_state(row.state, event)
-    dispute = repo(ctx).open_dispute(row.id)
+    dispute = dispute_of(ctx, row.id)
     if new_state is None or dispute is None:
         return "no_longer_possible"
     # a refund the provider made on its own left a closed case (lost, or settled by an operator);
@@ -360,7 +381,7 @@ def close_dispute(ctx: BatchContext, row: PurchaseRow, won: bool) -> str:
     row.state = new_state
     save_purchase(ctx, row)
     closed = {"id": dispute["id"], "state": "won" if won else "lost", "closed_at": ctx.now}
-    ctx.book.stage(WALLET, ("dispute", closed))
+    save_dispute(ctx, row.id, closed)
     return "dispute_won" if won else "dispute_lost"
 
 
@@ -446,13 +467,16 @@ class SettleDispute(Command):
         return purchase_hints(ctx, get_purchase(ctx.repo.conn, dispute["purchase_id"]))
 
     def apply(self, ctx: BatchContext) -> dict[str, Any]:
-        dispute = self._dispute(ctx)
+        row = purchase(ctx, self._dispute(ctx)["purchase_id"])  # locked: one settle at a time
+        dispute = dispute_of(ctx, row.id)
+        if dispute is None:  # one case per purchase: this one
+            raise NotFound("No such dispute.", id=str(self.dispute_id))
         if dispute["state"] != "lost":
-            raise ValidationFailed(
-                "Only a lost dispute can be settled (an open one is decided by the provider).",
+            raise InvalidTransition(
+                "Only a lost dispute can be settled (an open one is decided by the provider; "
+                "a settled one is done).",
                 state=dispute["state"],
             )
-        row = purchase(ctx, dispute["purchase_id"])
         if dispute["receivable_minor"]:
             ctx.book.post(
                 "receivable_writeoff",
@@ -465,9 +489,8 @@ class SettleDispute(Command):
         if state.frozen_reason == f"chargeback:{row.id}":
             state.frozen_reason = None
             save_wallet(ctx, state)
-        ctx.book.stage(
-            WALLET,
-            ("dispute", {"id": self.dispute_id, "state": "settled", "note": self.note[:500]}),
+        save_dispute(
+            ctx, row.id, {"id": self.dispute_id, "state": "settled", "note": self.note[:500]}
         )
         return {"id": str(self.dispute_id), "object": "dispute", "state": "settled"}
 
