@@ -70,7 +70,9 @@ class Settings(BaseSettings):
         default=10, ge=0, description="How long a sandbox payout stays PENDING before it ends."
     )
     sandbox_payout_webhook_secret: str = Field(
-        default="sandbox-payouts", description="HMAC key of the sandbox payout webhooks."
+        default="",
+        description="HMAC key of the sandbox payout webhooks; empty: derived from "
+        "GIFTFLOW_JWT_SECRET (unique to the installation, the same in every server process).",
     )
     redis_url: str = Field(
         default="",

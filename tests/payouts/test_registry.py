@@ -33,7 +33,8 @@ def settings(**values: Any) -> Settings:
         "paypal_api_base": "https://api-m.sandbox.paypal.com",
         "payout_provider": "sandbox",
         "sandbox_payout_settle_seconds": 10,
-        "sandbox_payout_webhook_secret": "sandbox-payouts",
+        "sandbox_payout_webhook_secret": "",
+        "jwt_secret": "jwt-secret-of-this-installation",
     }
     return Settings(**{**base, **values})
 
@@ -54,6 +55,26 @@ def test_the_sandbox_takes_its_settings_and_the_app_clock(clock: FrozenClock) ->
     request = PayoutRequest(1, "u", 100, "USD", {"kind": "paypal", "email": "a@example.com"})
     assert sandbox.submit(request).status == PayoutStatus.SUCCESS  # settle 0
     assert sandbox.payouts[1].submitted_at == START
+
+
+def test_without_a_configured_key_the_sandbox_webhooks_have_no_well_known_one(
+    clock: FrozenClock,
+) -> None:
+    """The default used to be the literal "sandbox-payouts": anyone could sign a FAILED event
+    and hand a creator's diamonds back while the payout went out."""
+
+    def key(**values: Any) -> str:
+        sandbox = payout_providers_from_settings(settings(**values), clock.now)["sandbox"]
+        assert isinstance(sandbox, SandboxPayouts)
+        return sandbox.webhook_secret
+
+    derived = key()
+    assert derived == key()  # every server process of one installation agrees
+    assert derived != key(jwt_secret="another-installation-entirely")
+    assert len(derived) == 64 and "sandbox-payouts" not in derived
+    random_ones = {key(jwt_secret=""), key(jwt_secret="")}
+    assert len(random_ones) == 2  # no JWT secret: a random key per process
+    assert len(SandboxPayouts(clock.now).webhook_secret) >= 32  # the class has no default key
 
 
 def test_paypal_with_all_three_settings(clock: FrozenClock) -> None:

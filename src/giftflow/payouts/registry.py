@@ -16,6 +16,9 @@ withdrawal asks for it, naming what is missing, so the sandbox-only setups still
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Final
@@ -49,6 +52,17 @@ def chosen_provider(settings: Settings) -> str:
     return name
 
 
+def sandbox_webhook_secret(settings: Settings) -> str:
+    """The sandbox payout webhooks' HMAC key: the one configured, else one derived from the JWT
+    secret, so that no installation accepts webhooks signed with a key everyone knows (a forged
+    ``FAILED`` would hand a creator's diamonds back while the payout goes out). Without a JWT
+    secret either, a random key: this process's own sandbox events still verify."""
+    if settings.sandbox_payout_webhook_secret:
+        return settings.sandbox_payout_webhook_secret
+    root = settings.jwt_secret or secrets.token_urlsafe(32)
+    return hmac.new(root.encode(), b"giftflow sandbox payout webhooks", hashlib.sha256).hexdigest()
+
+
 def payout_providers_from_settings(
     settings: Settings, now: Callable[[], datetime]
 ) -> dict[str, PayoutProvider]:
@@ -59,7 +73,7 @@ def payout_providers_from_settings(
         SANDBOX: SandboxPayouts(
             now,
             settle_seconds=settings.sandbox_payout_settle_seconds,
-            webhook_secret=settings.sandbox_payout_webhook_secret,
+            webhook_secret=sandbox_webhook_secret(settings),
         )
     }
     if paypal_configured(settings):

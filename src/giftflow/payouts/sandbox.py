@@ -45,6 +45,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -147,10 +148,11 @@ class SandboxPayouts:
         self,
         now: Callable[[], datetime],
         settle_seconds: int = 10,
-        webhook_secret: str = "sandbox-payouts",
+        webhook_secret: str = "",
     ) -> None:
         if settle_seconds < 0:
             raise ValueError("settle_seconds must not be negative")
+        webhook_secret = webhook_secret or secrets.token_urlsafe(32)  # never a known key
         self._now = now
         self.settle = timedelta(seconds=settle_seconds)
         self.webhook_secret = webhook_secret
