@@ -72,7 +72,7 @@ async def submit_idempotent(
     duplicate that races in from another process is settled at commit by the unique key.
     """
     outcome = await ctx.submit(command, idempotency_request(request, principal, body))
-    return _response(outcome)
+    return outcome_response(outcome)
 
 
 async def submit_idempotent_guarded(
@@ -100,7 +100,7 @@ async def submit_idempotent_guarded(
             stored = await ctx.writer.submit(command, idempotency=idem)
     finally:
         ctx.inflight.release(idem)
-    return _response(stored)
+    return outcome_response(stored)
 
 
 def _stored(ctx: AppContext, idem: IdempotencyRequest) -> Outcome | None:
@@ -112,7 +112,9 @@ def _stored(ctx: AppContext, idem: IdempotencyRequest) -> Outcome | None:
     return replay(idem, request_hash, status, stored_body)
 
 
-def _response(outcome: Outcome) -> JSONResponse:
+def outcome_response(outcome: Outcome) -> JSONResponse:
+    """The HTTP answer of an outcome: its status and body, its headers, and
+    ``Idempotent-Replayed: true`` when the outcome is a stored one replayed for the same key."""
     headers = dict(outcome.headers)
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -93,8 +93,46 @@ def test_a_lost_dispute_stays_frozen_until_an_operator_settles_it(open_api: Any)
             headers=api.admin("s1"),
         )
         assert r.status_code == 200 and r.json()["state"] == "settled"
+        assert "Idempotent-Replayed" not in r.headers
+        again = api.client.post(
+            f"/v1/admin/disputes/{dispute_id}/settle",
+            json={"note": "written off"},
+            headers=api.admin("s1"),
+        )
+        assert (again.status_code, again.headers["Idempotent-Replayed"]) == (200, "true")
         assert api.balance("platform:receivable:lo", "USD") == 0
         assert api.balance("platform:equity:writeoffs", "USD") == -owed
+        api.assert_clean()
+
+
+def test_a_dispute_action_is_idempotent_by_its_key_path_and_body(open_api: Any) -> None:
+    """The key used to be the whole event id: the same key on another purchase or with another
+    action answered 200 "duplicate" and did nothing."""
+    with open_api("seed-002") as api:
+        api.buyer("dk")
+        one = api.buy("dk", "b1", pack=70, card=DISPUTED_CARD).json()
+        two = api.buy("dk", "b2", pack=70, card=DISPUTED_CARD).json()
+
+        def act(purchase_id: str, action: str) -> Any:
+            return api.client.post(
+                f"/v1/admin/purchases/{purchase_id}/dispute",
+                json={"action": action},
+                headers=api.admin("dk-key"),
+            )
+
+        first = act(one["id"], "open")
+        assert first.json() == {"outcome": "charged_back", "purchase_id": one["id"]}
+        again = act(one["id"], "open")
+        assert (again.status_code, again.headers["Idempotent-Replayed"]) == (200, "true")
+        assert again.json() == first.json()
+        for other in (act(two["id"], "open"), act(one["id"], "lost")):
+            assert (other.status_code, other.json()["error"]["code"]) == (
+                409,
+                "idempotency_key_reused",
+            )
+        cases = api.client.get("/v1/admin/disputes", headers=api.admin()).json()["data"]
+        assert [(c["purchase_id"], c["state"]) for c in cases] == [(one["id"], "open")]
+        assert api.coins("dk") == {"user:dk:coins": 70}  # the second lot untouched
         api.assert_clean()
 
 

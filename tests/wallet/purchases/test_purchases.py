@@ -23,6 +23,14 @@ def test_a_refund_of_an_untouched_lot_after_an_older_one_keeps_fifo_exact(open_a
             headers=api.user("f1") | {"Idempotency-Key": "rb"},
         )
         assert r.status_code == 200, r.text
+        assert "Idempotent-Replayed" not in r.headers
+        again = api.client.post(
+            f"/v1/purchases/{b['id']}/refund",
+            json={"reason": "x"},
+            headers=api.user("f1") | {"Idempotency-Key": "rb"},
+        )
+        assert (again.status_code, again.headers["Idempotent-Replayed"]) == (200, "true")
+        assert again.json() == r.json()
         assert api.spend("f1", 100).status == 201  # 70 from a, 30 from c
         left = {
             p["id"]: p["remaining_coins"]
@@ -39,6 +47,8 @@ def test_declined_card_fails_the_purchase_and_moves_nothing(open_api: Any) -> No
         assert err(r) == (402, "payment_declined")
         again = api.buy("d1", "k", pack=70, card={"number": "4000 0000 0000 0002"})
         assert again.json() == r.json()
+        assert "Idempotent-Replayed" not in r.headers
+        assert again.headers["Idempotent-Replayed"] == "true"
         listed = api.client.get("/v1/purchases", headers=api.user("d1")).json()["data"]
         assert [p["state"] for p in listed] == ["failed"]
         assert api.coins("d1") == {}
@@ -52,6 +62,8 @@ def test_the_same_request_twice_is_one_purchase(open_api: Any) -> None:
         two = api.buy("i1", "same", pack=70)
         assert one.status_code == two.status_code == 201
         assert one.json()["id"] == two.json()["id"]
+        assert "Idempotent-Replayed" not in one.headers
+        assert two.headers["Idempotent-Replayed"] == "true"
         other = api.buy("i1", "same", pack=350)
         assert err(other) == (409, "idempotency_key_reused")
         assert len(api.client.get("/v1/purchases", headers=api.user("i1")).json()["data"]) == 1

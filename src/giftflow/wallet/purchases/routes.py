@@ -13,7 +13,7 @@ from giftflow.auth.deps import get_principal, require_scope, require_user
 from giftflow.auth.principal import Principal
 from giftflow.clock import rfc3339
 from giftflow.context import AppContext, get_context
-from giftflow.http.idempotent import IdempotencyKeyHeader, idempotency_request
+from giftflow.http.idempotent import IdempotencyKeyHeader, idempotency_request, outcome_response
 from giftflow.http.ids import parse_cursor, parse_id
 from giftflow.http.schemas import AmountOut
 from giftflow.money.amounts import amount_view
@@ -53,8 +53,7 @@ async def create_purchase(
     """Buy a pack or a custom amount of coins; coins arrive only when the provider confirms
     (at once with the sandbox, by webhook with Stripe and the App Store)."""
     ireq = idempotency_request(request, principal, body)
-    status, out = await service.buy(ctx, principal.require_user(), body, ireq)
-    return JSONResponse(out, status_code=status)
+    return outcome_response(await service.buy(ctx, principal.require_user(), body, ireq))
 
 
 @router.get("/purchases", response_model=PurchasesPage)
@@ -101,8 +100,8 @@ async def refund_purchase(
         principal.require_scope("admin")
     ireq = idempotency_request(request, principal, body)
     owner = principal.user_id if principal.kind == "user" else None
-    status, out = await service.refund(ctx, parse_id(purchase_id), owner, body.reason, ireq)
-    return JSONResponse(out, status_code=status)
+    outcome = await service.refund(ctx, parse_id(purchase_id), owner, body.reason, ireq)
+    return outcome_response(outcome)
 
 
 @router.post(
@@ -118,12 +117,11 @@ async def sandbox_dispute(
     _key: IdempotencyKeyHeader = None,
     principal: Principal = Depends(admin),
     ctx: AppContext = Depends(get_context),
-) -> EventResultOut:
+) -> JSONResponse:
     """Sandbox purchases only: act as the card network (open, win or lose a chargeback)."""
     ireq = idempotency_request(request, principal, body)
-    result = await service.sandbox_dispute(ctx, parse_id(purchase_id), body.action, ireq)
-    found = str(result.purchase_id) if result.purchase_id else None
-    return EventResultOut(outcome=result.outcome, purchase_id=found)
+    outcome = await service.sandbox_dispute(ctx, parse_id(purchase_id), body.action, ireq)
+    return outcome_response(outcome)
 
 
 def _dispute_out(d: dict[str, Any]) -> DisputeOut:
@@ -176,8 +174,7 @@ async def settle_dispute(
 ) -> JSONResponse:
     """Write off what the user owes after a lost dispute and lift the spending freeze."""
     ireq = idempotency_request(request, principal, body)
-    status, out = await service.settle(ctx, parse_id(dispute_id), body.note, ireq)
-    return JSONResponse(out, status_code=status)
+    return outcome_response(await service.settle(ctx, parse_id(dispute_id), body.note, ireq))
 
 
 @router.get("/admin/payment-events", response_model=PaymentEventsPage, tags=["admin: disputes"])

@@ -33,7 +33,7 @@ from giftflow.errors import (
     WriterUnavailable,
 )
 from giftflow.jsontext import dumps
-from giftflow.ledger.idempotency import IdempotencyRequest
+from giftflow.ledger.idempotency import IdempotencyRequest, Outcome
 from giftflow.money.policy import Policy
 from giftflow.payments.events import EventKind, EventResult, ProviderEvent
 from giftflow.payments.providers import PaymentProvider, PaymentRequest, StartStatus
@@ -87,10 +87,9 @@ def check_buyer(ctx: AppContext, policy: Policy, user_id: str) -> tuple[str, lis
     return facts["region"] or "*", rules
 
 
-async def buy(
-    ctx: AppContext, user_id: str, body: PurchaseIn, ireq: IdempotencyRequest
-) -> tuple[int, dict[str, Any]]:
-    """Create (or resume) the purchase the request's key names; returns (status, body)."""
+async def buy(ctx: AppContext, user_id: str, body: PurchaseIn, ireq: IdempotencyRequest) -> Outcome:
+    """Create (or resume) the purchase the request's key names. A retry with the key is
+    ``replayed`` (its purchase answered as it is now)."""
     policy = ctx.policies.in_force(ctx.clock.now())
     provider = provider_for(ctx.payments, body.provider)
     region, guardian_rules = check_buyer(ctx, policy, user_id)
@@ -123,9 +122,10 @@ async def buy(
     caps = purchase_rules(policy, region, provider.name) + guardian_rules
     created = await ctx.submit(CreatePurchase(order, caps=caps, timezone=policy.timezone), ireq)
     if not created.ok:
-        return created.status, created.body
+        return created
     purchase_id = int(created.body["id"])
-    return await _start(ctx, provider, purchase_id, body)
+    status, out = await _start(ctx, provider, purchase_id, body)
+    return Outcome(status, out, replayed=created.replayed)
 
 
 async def _start(
@@ -202,7 +202,7 @@ async def refund(
     user_id: str | None,
     reason: str,
     ireq: IdempotencyRequest,
-) -> tuple[int, dict[str, Any]]:
+) -> Outcome:
     """Take the coins back in the ledger, then have the provider pay the money back."""
     policy = ctx.policies.in_force(ctx.clock.now())
     command = RefundPurchase(
@@ -211,7 +211,7 @@ async def refund(
     outcome = await ctx.submit(command, ireq)
     if outcome.ok and not outcome.replayed:
         await pay_back(ctx, _purchase(ctx, purchase_id))
-    return outcome.status, outcome.body
+    return outcome
 
 
 async def pay_back(ctx: AppContext, row: repository.PurchaseRow) -> bool:
@@ -272,8 +272,10 @@ class PurchaseEvents:
 
 async def sandbox_dispute(
     ctx: AppContext, purchase_id: int, action: str, ireq: IdempotencyRequest
-) -> EventResult:
-    """What a card network does to a sandbox purchase: open, win or lose a chargeback."""
+) -> Outcome:
+    """What a card network does to a sandbox purchase: open, win or lose a chargeback. The
+    event is applied under the request's key like any write: a retry replays its outcome, and
+    the key sent for another purchase or action is ``idempotency_key_reused``."""
     row = _purchase(ctx, purchase_id)
     if row.provider != "sandbox":
         raise NotFound("Only sandbox purchases can be disputed from here.", id=str(purchase_id))
@@ -293,7 +295,7 @@ async def sandbox_dispute(
         currency=row.currency,
         payload=f'{{"purchase": "{row.id}", "action": "{action}"}}',
     )
-    return await PurchaseEvents(ctx).handle(event)
+    return await ctx.submit(ApplyProviderEvent(event), ireq)
 
 
 def disputes(
@@ -307,11 +309,8 @@ def disputes(
     return rows, (str(rows[-1]["id"]) if more else None)
 
 
-async def settle(
-    ctx: AppContext, dispute_id: int, note: str, ireq: IdempotencyRequest
-) -> tuple[int, dict[str, Any]]:
-    outcome = await ctx.submit(SettleDispute(dispute_id, note=note), ireq)
-    return outcome.status, outcome.body
+async def settle(ctx: AppContext, dispute_id: int, note: str, ireq: IdempotencyRequest) -> Outcome:
+    return await ctx.submit(SettleDispute(dispute_id, note=note), ireq)
 
 
 def events(
