@@ -113,3 +113,41 @@ def test_the_wallet_shows_coins_by_kind_and_each_lot(open_api: Any) -> None:
             "window_passed",
             "window_passed",
         ]
+
+
+def test_a_purchase_the_ledger_cannot_credit_fails_instead_of_staying_pending(
+    open_api: Any,
+) -> None:
+    """The sandbox's synchronous confirmation used to ignore a refused credit: the answer was
+    201 "pending" and nothing would ever confirm or fail the purchase."""
+    with open_api("standard") as api:
+        api.buyer("full")
+        r = api.client.post(
+            "/v1/admin/transfers",
+            json={
+                "postings": [
+                    {
+                        "source": "platform:equity:grants",
+                        "destination": "user:full:coins",
+                        "asset": "COIN",
+                        "amount": 10**14,  # the most one balance may hold
+                    }
+                ]
+            },
+            headers=api.admin("fill"),
+        )
+        assert r.status_code == 201, r.text
+        bought = api.buy("full", "b", pack=70)
+        assert err(bought) == (402, "payment_declined")
+        reason = bought.json()["error"]["details"]["reason"]
+        assert reason == "credit_refused:amount_limit_exceeded"
+        [row] = api.client.get("/v1/purchases", headers=api.user("full")).json()["data"]
+        assert (row["state"], row["id"]) == (
+            "failed",
+            bought.json()["error"]["details"]["purchase"],
+        )
+        assert api.coins("full") == {"user:full:coins": 10**14}
+        assert api.balance("platform:cash:sandbox", "USD") == 0
+        again = api.buy("full", "b", pack=70)  # the retry answers the same
+        assert again.json() == bought.json()
+        api.assert_clean()

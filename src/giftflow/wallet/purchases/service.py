@@ -152,7 +152,16 @@ async def _start(
         out = purchase_view(_purchase(ctx, purchase_id))
         return 201, {**out, "client_secret": started.client_secret}
     reason = started.failure_reason if started.status is StartStatus.FAILED else None
-    await ctx.submit(ConfirmPurchase(row.id, failure_reason=reason))
+    confirmed = await ctx.submit(ConfirmPurchase(row.id, failure_reason=reason))
+    if not confirmed.ok and confirmed.status < 500:
+        # the ledger refused the credit for good (e.g. the balance would pass the amount
+        # limit): the purchase fails with that reason rather than staying pending forever
+        refused = f"credit_refused:{confirmed.error_code}"
+        confirmed = await ctx.submit(ConfirmPurchase(row.id, failure_reason=refused))
+    if not confirmed.ok:
+        # the writer could not take it (503) or failed (500): the purchase is still pending and
+        # a retry with the same key confirms it
+        return confirmed.status, confirmed.body
     return _answer(_purchase(ctx, purchase_id))
 
 
