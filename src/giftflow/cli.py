@@ -54,6 +54,20 @@ def describe_database(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def database_url() -> str:
+    """The configured database URL, checked: one that SQLAlchemy cannot parse or whose dialect or
+    driver is not installed ends the command with one line and exit code 2 (not a traceback)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    url = get_settings().database_url
+    try:
+        make_url(url).get_dialect()
+    except ArgumentError as exc:  # NoSuchModuleError included: an unknown dialect or driver
+        fail(f"GIFTFLOW_DATABASE_URL is not a usable database URL: {_first_line(exc)}")
+    return url
+
+
 def _revision_known(url: str, revision: str) -> bool:
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
@@ -73,16 +87,13 @@ def database() -> Iterator[Engine]:
     Never creates a database: a SQLite file that does not exist, a database whose migrations are
     not at head, or one that cannot be reached ends the command with one line and exit code 2.
     """
-    from sqlalchemy.exc import ArgumentError, DBAPIError
+    from sqlalchemy.exc import DBAPIError
 
     from giftflow.db import is_sqlite, make_engine, migration_status, sqlite_path
 
-    url = get_settings().database_url
-    try:
-        where = describe_database(url)
-        path = sqlite_path(url)
-    except ArgumentError as exc:
-        fail(f"GIFTFLOW_DATABASE_URL is not a valid database URL: {_first_line(exc)}")
+    url = database_url()
+    where = describe_database(url)
+    path = sqlite_path(url)
     not_migrated = f"database not migrated: run giftflow migrate (database: {where})"
     if path is not None and not path.is_file():
         fail(not_migrated)
@@ -123,6 +134,7 @@ def serve(
     from giftflow.db import is_sqlite
 
     settings = get_settings()
+    database_url()  # a URL no engine can be made of: one line, not a failed startup
     if workers > 1 and is_sqlite(settings.database_url):
         err.print(
             "[red]SQLite allows one server process.[/red] Use --workers 1, or set "
@@ -152,7 +164,7 @@ def migrate(revision: str = typer.Argument("head", help="Alembic revision.")) ->
     from giftflow.db import migrate as run_migrations
     from giftflow.db import migration_status
 
-    url = get_settings().database_url
+    url = database_url()
     run_migrations(url, revision)
     current, head = migration_status(url)
     console.print(f"database at revision [bold]{current}[/bold] (head {head})")
@@ -378,7 +390,7 @@ def demo(
                   "-H \"Authorization: Bearer $VIEWER\" -H 'Idempotency-Key: my-first-rose' "
                   "-H 'Content-Type: application/json' -d '{\"gift_id\": \"rose\"}'")  # fmt: skip
     table.add_row("simulate", f"giftflow simulate --live {result.live_id} --viewers 50 "
-                  "--rate 200 --duration 30")  # fmt: skip
+                  f"--rate 200 --duration 30 --url {base}")  # fmt: skip
     table.add_row("API reference", f"{base}/docs")
     table.add_row("viewers", ", ".join(f"{v} ({result.viewer_coins[v]:,} coins)"
                                        for v in result.viewers[:4]) + ", …")  # fmt: skip

@@ -139,6 +139,24 @@ def test_an_unreachable_postgresql_is_one_line(
     assert list(workdir.iterdir()) == []
 
 
+@pytest.mark.parametrize("url", ["bogus://x", "postgresql+nodriver://u:pw@h/db", "not a url"])
+@pytest.mark.parametrize("args", [["reconcile"], ["migrate"], ["demo"], ["serve"]], ids=str)
+def test_a_database_url_no_engine_can_be_made_of_is_one_line(
+    url: str,
+    args: list[str],
+    workdir: Path,
+    runner: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unknown dialect or driver used to end in a NoSuchModuleError traceback."""
+    monkeypatch.setenv("GIFTFLOW_DATABASE_URL", url)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    line = one_line(result.stderr)
+    assert line.startswith("GIFTFLOW_DATABASE_URL is not a usable database URL: "), line
+    assert list(workdir.iterdir()) == []
+
+
 def test_a_postgresql_database_without_tables(
     workdir: Path,
     runner: CliRunner,
