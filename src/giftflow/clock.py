@@ -47,3 +47,15 @@ class FrozenClock:
 def rfc3339(value: datetime) -> str:
     """An aware time as RFC 3339 in UTC (``2026-01-01T00:00:00Z``), as every response shows it."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def in_utc(value: datetime) -> datetime:
+    """An aware time from a request, converted to UTC; ``ValueError`` (a 422 in a request model)
+    for a naive one and for one whose UTC time falls outside the years 1 to 9999 (e.g.
+    ``9999-12-31T23:00:00-05:00``), which Python cannot represent and the database cannot store."""
+    if value.tzinfo is None:
+        raise ValueError("the time needs an offset (RFC 3339, e.g. 2026-01-01T00:00:00Z)")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time in UTC falls outside the years 1 to 9999") from None

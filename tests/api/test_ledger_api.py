@@ -159,6 +159,31 @@ def test_pending_transfer_lifecycle(api: Api) -> None:
     assert got["state"] == "posted" and got["display"] == "2.00"
 
 
+def test_a_pending_transfer_needs_an_expiry_utc_can_hold(api: Api) -> None:
+    """A naive time, or one whose UTC time is before year 1 or after 9999, is a 422 and holds
+    nothing (the far ones were an overflow and a 500)."""
+    api.grant("creator:c:diamonds", 500, "g1", asset="DIAMOND")
+    for n, expires in enumerate(
+        ["2026-01-01T00:05:00", "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"]
+    ):
+        r = api.client.post(
+            "/v1/admin/pending-transfers",
+            json={
+                "source": "creator:c:diamonds",
+                "destination": "payouts:in_flight",
+                "asset": "DIAMOND",
+                "amount": 200,
+                "expires_at": expires,
+            },
+            headers=api.admin(f"far-{n}"),
+        )
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error"), expires
+    bal = api.client.get(
+        "/v1/admin/balances", params={"path": "creator:c:diamonds"}, headers=api.admin()
+    )
+    assert bal.json()["balances"][0]["amount"] == 500
+
+
 def test_health_ready_openapi_metrics(api: Api) -> None:
     assert api.client.get("/healthz").json()["status"] == "ok"
     ready = api.client.get("/readyz").json()

@@ -193,6 +193,9 @@ def test_versions_are_immutable_and_refusals_move_nothing(api: Api) -> None:
     r = publish(api, bad)
     assert error(r) == (422, "invalid_policy")
     assert r.json()["error"]["details"]["problems"][0].startswith("gifts.creator_share_percent")
+    for far in ("9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"):  # beyond UTC's years
+        r = publish(api, next_version(api, version=3, effective_from=far))
+        assert error(r) == (422, "invalid_policy"), r.text
     early = next_version(api, version=3, effective_from="2026-01-01T00:30:00Z")
     [problem] = r2 = publish(api, early).json()["error"]["details"]["problems"]
     assert problem.startswith("effective_from: must be after 2026-01-01T01:00:00Z"), r2
@@ -209,6 +212,8 @@ def test_versions_are_immutable_and_refusals_move_nothing(api: Api) -> None:
         ("policy:standard@2", 201),
         ("policy:standard@2", 409),
         ("policy:standard@1", 409),
+        ("policy:standard@3", 422),
+        ("policy:standard@3", 422),  # the two effective_from beyond UTC's years
         ("policy:standard@3", 422),
         ("policy:standard@3", 422),
         ("policy:seed-000@3", 422),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, StringConstraints
 
+from giftflow.clock import in_utc
 from giftflow.ids import USER_ID_CHARS
 
 
@@ -18,6 +19,10 @@ def _no_nul(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]
+
+# A time in a request body: RFC 3339 with an offset, held in UTC; one whose UTC time is outside
+# the years 1 to 9999 is a 422 (converting it would overflow).
+Instant = Annotated[AwareDatetime, AfterValidator(in_utc)]
 
 # A user id in a route's path (``/v1/users/{user_id}``): the platform's id pattern. Use it as a
 # type (``user_id: UserIdPath``): FastAPI copies Annotated metadata per parameter, whereas a

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from giftflow.clock import in_utc
 from giftflow.errors import InvalidPolicy, UnknownAsset
 from giftflow.money import convert
 from giftflow.money.amounts import MAX_AMOUNT
@@ -346,7 +347,7 @@ class Policy(Strict):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("effective_from needs a time zone (e.g. 2026-01-01T00:00:00Z)")
-        return value
+        return in_utc(value)  # refuses one whose UTC time Python cannot hold
 
     @field_validator("timezone")
     @classmethod

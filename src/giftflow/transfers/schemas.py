@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, Field, StrictInt
 
-from giftflow.http.fields import Short, Text
+from giftflow.http.fields import Instant, Short, Text
 from giftflow.http.schemas import AmountOut, StrictModel
 from giftflow.ledger.model import MAX_POSTINGS, Posting
 from giftflow.money.amounts import MAX_AMOUNT
@@ -39,7 +37,7 @@ class PendingIn(StrictModel):
     destination: Text = Field(max_length=200)
     asset: Text = Field(max_length=8)
     amount: StrictInt = Field(gt=0, le=MAX_AMOUNT, description=AMOUNT_DESCRIPTION)
-    expires_at: datetime | None = Field(
+    expires_at: Instant | None = Field(
         default=None, description="RFC 3339 with an offset (stored in UTC); null = never."
     )
     memo: Text | None = Field(default=None, max_length=500)

@@ -8,10 +8,8 @@ operator; every transaction records the policy version in force when it was made
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from giftflow.context import AppContext
-from giftflow.errors import NotFound, ValidationFailed
+from giftflow.errors import NotFound
 from giftflow.ledger import read_repository as ledger_reads
 from giftflow.ledger.accounts import check_not_mechanism, classify
 from giftflow.ledger.commands import TransferCommand
@@ -40,11 +38,7 @@ def reversal(txn_id: int, memo: str | None) -> ReverseTransaction:
 
 
 def create_pending(ctx: AppContext, body: PendingIn) -> CreatePending:
-    expires_at = body.expires_at
-    if expires_at is not None:
-        if expires_at.tzinfo is None:
-            raise ValidationFailed("expires_at needs a time zone (RFC 3339).")
-        expires_at = expires_at.astimezone(UTC)
+    expires_at = body.expires_at  # in UTC (``Instant``)
     return CreatePending(
         body.source,
         body.destination,

@@ -169,6 +169,9 @@ BAD: list[dict[str, Any]] = [
     {"available_from": "2026-02-02T00:00:00Z", "available_until": "2026-02-01T00:00:00Z"},
     {"available_from": "2026-02-01T00:00:00"},  # no offset: whose midnight?
     {"available_until": "tomorrow"},
+    # UTC times outside the years 1 to 9999: an overflow and a 500 before
+    {"available_until": "9999-12-31T23:59:59-14:00"},
+    {"available_from": "0001-01-01T00:00:00+00:01"},
     {"regions": ["us"]},
     {"regions": ["USA"]},
     {"regions": ["U"]},
@@ -253,6 +256,8 @@ def test_bad_changes_are_refused_and_change_nothing(api: Api) -> None:
         {"regions": ["jp"]},
         {"colour": "red"},
         {"available_until": "2026-02-01T00:00:00Z"},  # equal to the stored available_from
+        {"available_from": "0001-01-01T00:00:00+05:00"},  # before year 1 in UTC
+        {"available_until": "9999-12-31T23:00:00-05:00"},  # after 9999 in UTC
     ):
         assert err(edit(api, "lucky-cat", **bad)) == (422, "validation_error"), bad
     # the window is checked against what is stored

@@ -13,7 +13,6 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     Field,
     StrictBool,
@@ -22,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from giftflow.http import fields
 from giftflow.http.fields import Text
 from giftflow.http.schemas import AmountOut, StrictModel
 from giftflow.money.amounts import MAX_AMOUNT
@@ -51,7 +51,7 @@ Regions = Annotated[
     ),
 ]
 Instant = Annotated[
-    AwareDatetime, Field(description="RFC 3339 with an offset (stored and shown in UTC).")
+    fields.Instant, Field(description="RFC 3339 with an offset (stored and shown in UTC).")
 ]
 
 

@@ -15,7 +15,7 @@ everywhere.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from giftflow.clock import rfc3339
@@ -82,10 +82,6 @@ def check_gift_id(gift_id: str) -> str:
     return gift_id
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return value.astimezone(UTC) if value is not None else None
-
-
 def _regions(value: list[str] | None) -> tuple[str, ...] | None:
     """Sorted and without duplicates; an empty list means everywhere, as null does."""
     return tuple(sorted(set(value))) if value else None
@@ -104,8 +100,8 @@ def create(ctx: AppContext, body: GiftIn) -> GiftOut:
         image=body.image,
         tier=body.tier,
         streakable=body.streakable,
-        available_from=_utc(body.available_from),
-        available_until=_utc(body.available_until),
+        available_from=body.available_from,  # in UTC (``Instant``)
+        available_until=body.available_until,
         regions=_regions(body.regions),
         sort=body.sort,
         active=body.active,
@@ -135,9 +131,6 @@ def _changes(body: GiftUpdateIn) -> dict[str, Any]:
         raise ValidationFailed(f"{nulls[0]} cannot be null.", fields=nulls)
     if "price" in fields:
         fields["price_coins"] = fields.pop("price")
-    for edge in ("available_from", "available_until"):
-        if edge in fields:
-            fields[edge] = _utc(fields[edge])
     if "regions" in fields:
         fields["regions"] = _regions(fields["regions"])
     return fields
