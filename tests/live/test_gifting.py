@@ -313,6 +313,26 @@ def test_unknown_gifts_and_bad_counts_are_422(open_live: OpenLive) -> None:
         assert api.coins("v1") == 899
 
 
+def test_a_gift_to_no_such_live_is_a_404_stored_under_its_key(open_live: OpenLive) -> None:
+    """The 404 is found while the writer gathers the accounts, before apply; it used to be
+    answered without being stored, so the same key sent again was a new request."""
+    with open_live("seed-002") as api:
+        api.creator("c1")
+        api.viewer("v1", coins=1000)
+        live = api.start("c1")
+        nowhere = str(int(live) + 10_000)
+        first = api.gift("v1", nowhere, idem="k")
+        assert err(first) == (404, "not_found")
+        assert "Idempotent-Replayed" not in first.headers
+        again = api.gift("v1", nowhere, idem="k")
+        assert (again.status_code, again.headers["Idempotent-Replayed"]) == (404, "true")
+        assert again.json() == first.json()
+        other = api.gift("v1", live, idem="k")  # the key on another live: another request
+        assert err(other) == (409, "idempotency_key_reused")
+        assert api.coins("v1") == 1000
+        assert api.gift("v1", live, idem="k2").status_code == 201
+
+
 def test_only_users_send_gifts(open_live: OpenLive) -> None:
     with open_live("seed-002") as api:
         api.creator("c1")

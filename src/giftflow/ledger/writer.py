@@ -385,10 +385,10 @@ class LedgerWriter:
                 active.append(n)
         book = Book(repo, shard=self.shard, now=now, next_id=self._ids.take)
         ctx = BatchContext(book=book, repo=BatchRepository(conn), now=now)
+        announced = active
         active = self._lock_accounts(repo, ctx, items, active, outcomes)
         if active:
             prefetch(ctx)  # what the commands announced besides accounts, in one round trip
-        key_rows: list[dict[str, object]] = []
         for n in active:
             item = items[n]
             book.begin_command()
@@ -400,15 +400,19 @@ class LedgerWriter:
             except LateAccount as late:
                 raise _Relock(n, late.ref) from None
             outcomes[n] = outcome
-            req = item.idempotency
-            if req is not None and outcome.storable():
+        # every outcome this batch decided is stored under its key, a refusal found while the
+        # accounts were gathered (no such live, no such user) as much as one found by apply
+        key_rows: list[dict[str, object]] = []
+        for n in announced:
+            req, decided = items[n].idempotency, outcomes[n]
+            if req is not None and decided is not None and decided.storable():
                 key_rows.append(
                     {
                         "scope": req.scope,
                         "key": req.key,
                         "request_hash": req.request_hash,
-                        "status_code": outcome.status,
-                        "response": dumps_sorted(outcome.body),
+                        "status_code": decided.status,
+                        "response": dumps_sorted(decided.body),
                         "created_at": now,
                     }
                 )
