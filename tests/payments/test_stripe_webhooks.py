@@ -161,6 +161,8 @@ def test_the_payload_is_kept_exactly() -> None:
         ({"id": 12}, "provider_ref", None),
         ({"id": ""}, "provider_ref", None),
         ({"id": "p" * 256}, "provider_ref", None),
+        ({"id": "pi_\u0000"}, "provider_ref", None),  # PostgreSQL text cannot hold NUL
+        ({"currency": "us\u0000"}, "currency", None),
     ],
 )
 def test_odd_fields_map_to_none(change: dict[str, Any], field: str, expected: object) -> None:
@@ -188,7 +190,10 @@ def test_an_odd_event_is_ignored(root: dict[str, Any]) -> None:
     assert got.event_id == "evt_1"
 
 
-@pytest.mark.parametrize("value", [[], "text", 3, None, {"type": "payment_intent.succeeded"}])
+@pytest.mark.parametrize(
+    "value",
+    [[], "text", 3, None, {"type": "payment_intent.succeeded"}, {"id": "evt_\u0000"}],
+)
 def test_a_body_without_an_event_id_is_ignored_under_a_hash_of_itself(value: object) -> None:
     body = json.dumps(value).encode()
     got = verify(body)

@@ -171,6 +171,8 @@ def test_batch_events(event_type: str, expected: PayoutStatus | None) -> None:
         '{"id": "WH-1", "event_type": ""}',
         json.dumps({"id": "W" * 256, "event_type": "X"}),
         json.dumps({"id": "WH-1", "event_type": "X" * 101}),
+        json.dumps({"id": "WH\u0000-1", "event_type": "X"}),  # PostgreSQL text holds no NUL
+        json.dumps({"id": "WH-1", "event_type": "PAYMENT.PAYOUTS-ITEM.FAILED\u0000"}),
         "[" * 100_000,
     ],
 )
@@ -200,3 +202,19 @@ def test_header_value_ignores_case() -> None:
     assert header_value({"X-A": "1"}, "x-a") == "1"
     assert header_value({"x-a": "1"}, "X-A") == "1"
     assert header_value({}, "X-A") is None
+
+
+def test_nul_characters_never_reach_a_stored_field() -> None:
+    body = {
+        "id": "WH-1",
+        "event_type": "PAYMENT.PAYOUTS-ITEM.FAILED",
+        "resource": {
+            "payout_batch_id": "B\u00001",
+            "sender_batch_id": "7",
+            "errors": {"message": "card\u0000 declined"},
+        },
+    }
+    payload = json.dumps(body)  # the NULs travel as \u0000 escapes, as JSON allows
+    assert "\\u0000" in payload
+    event = parse_event("paypal", payload)
+    assert (event.provider_ref, event.failure_reason) == (None, "card declined")

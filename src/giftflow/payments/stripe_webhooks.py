@@ -317,7 +317,10 @@ def _is_object(obj: Mapping[str, Any], expected: str) -> bool:
 
 
 def _text(value: Any, limit: int) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+    """A usable string field: non-empty, at most ``limit`` characters, no NUL (which a JSON
+    string may carry as ``\u0000`` and PostgreSQL text cannot hold)."""
+    ok = isinstance(value, str) and 0 < len(value) <= limit and "\x00" not in value
+    return value if ok else None
 
 
 def _ref(value: Any) -> str | None:

@@ -118,13 +118,13 @@ def parse_event(provider: str, payload: str) -> PayoutEvent:
 
 def to_payout_event(provider: str, event: Mapping[str, Any], payload: str) -> PayoutEvent:
     """Normalise a verified, decoded event (see the module docstring)."""
-    event_id = event.get("id")
-    event_type = event.get("event_type")
-    if not isinstance(event_id, str) or not event_id or len(event_id) > MAX_ID_CHARS:
+    event_id = _ref(event.get("id"))
+    event_type = _ref(event.get("event_type"))
+    if event_id is None:
         raise ValidationFailed(
             "The payout webhook has no usable event id.", reason="shape", field="id"
         )
-    if not isinstance(event_type, str) or not event_type or len(event_type) > MAX_TYPE_CHARS:
+    if event_type is None or len(event_type) > MAX_TYPE_CHARS:
         raise ValidationFailed(
             "The payout webhook has no usable event type.", reason="shape", field="event_type"
         )
@@ -199,8 +199,8 @@ def failure_reason(errors: Any) -> str | None:
         return None
     for key in ("message", "name"):
         value = errors.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:MAX_REASON_CHARS]
+        if isinstance(value, str) and value.replace("\x00", "").strip():
+            return value.replace("\x00", "").strip()[:MAX_REASON_CHARS]
     return None
 
 
@@ -214,7 +214,9 @@ def _status(value: Any) -> PayoutStatus | None:
 
 
 def _ref(value: Any) -> str | None:
-    if isinstance(value, str) and value and len(value) <= MAX_ID_CHARS:
+    """A usable id: a non-empty string of at most ``MAX_ID_CHARS`` without NUL (a JSON string
+    may carry ``\u0000``; PostgreSQL text cannot hold it)."""
+    if isinstance(value, str) and value and len(value) <= MAX_ID_CHARS and "\x00" not in value:
         return value
     return None
 
