@@ -150,6 +150,17 @@ def test_five_wrong_codes_lock_withdrawals(open_w: OpenW) -> None:
         assert w.withdraw(c, "later", amount_minor=100).status_code == 201
 
 
+def test_a_code_that_cannot_be_one_is_a_422_and_spends_no_attempt(open_w: OpenW) -> None:
+    """The withdrawal's code had no pattern (the payout methods' had): NUL or letters outside
+    the codes' alphabet each used one of the five attempts."""
+    with open_w("standard") as w:
+        c = w.ready("c1", 1_000_00)
+        for n, junk in enumerate(["\u0000" * 6, "üüüüüü", "12345", "1" * 33, "12 34;56"] * 2):
+            r = w.withdraw(c, f"junk-{n}", totp=junk, amount_minor=100)
+            assert err(r) == (422, "validation_error"), junk
+        assert w.withdraw(c, "good", amount_minor=100).status_code == 201  # not locked
+
+
 def test_a_retry_replays_the_answer_without_spending_another_code(open_w: OpenW) -> None:
     with open_w("standard") as w:
         c = w.ready("c1", 1_000_00)
@@ -211,7 +222,7 @@ def test_requests_of_one_batch_share_the_daily_maximum(open_w: OpenW) -> None:
     it: the second sees the first (the limit is checked inside the batch, not before it)."""
     with open_w("standard") as w:
         w.ready("c1", 400_000_00)
-        body = {"amount_minor": 60_000, "method_id": "1", "totp": "-"}
+        body = {"amount_minor": 60_000, "method_id": "1", "totp": "000000"}
         commands = [
             service.prepare_request(w.ctx, "c1", WithdrawalIn.model_validate(body))
             for _ in range(2)

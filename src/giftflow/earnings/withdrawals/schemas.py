@@ -6,11 +6,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt, StringConstraints, model_validator
 
+from giftflow.earnings.identity.schemas import SecondFactorCode
 from giftflow.http.fields import Text
 from giftflow.http.schemas import AmountOut, StrictModel
 from giftflow.money.amounts import MAX_AMOUNT
-
-Code = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)]
 
 
 class WithdrawalIn(StrictModel):
@@ -32,7 +31,7 @@ class WithdrawalIn(StrictModel):
     method_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")] = Field(
         description="One of the caller's payout methods (GET /v1/payout-methods)."
     )
-    totp: Code = Field(description="A current authenticator code, or an unused recovery code.")
+    totp: SecondFactorCode  # the same shape as everywhere a second factor is asked for
 
     @model_validator(mode="after")
     def _one_amount(self) -> WithdrawalIn:
