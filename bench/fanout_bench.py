@@ -37,7 +37,14 @@ from typing import Any, cast
 
 from tests.api.server import free_port
 
-from bench.gift_bench import CpuMeter, CpuSplit, create_people, gift_request, postgres_cpu
+from bench.gift_bench import (
+    CpuMeter,
+    CpuSplit,
+    analyze,
+    create_people,
+    gift_request,
+    postgres_cpu,
+)
 from giftflow.ledger.commands import TransferCommand
 from giftflow.ledger.idempotency import Outcome
 from giftflow.ledger.model import Posting
@@ -348,6 +355,7 @@ async def _run(
             assert funded.status == 201, funded.body
         live = await asyncio.to_thread(lives.start, ctx, "c0", "fan-out bench")
         live_id = int(live["id"])
+        await asyncio.to_thread(analyze, ctx.engine)
         policy = ctx.policies.in_force(ctx.clock.now())
         times = CommitTimes(live_id)
         ctx.writer.add_commit_listener(times)

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from tests.api.server import ServerProcess
 
-from bench.gift_bench import CpuMeter, CpuSplit, postgres_cpu, process_cpu, thread_cpu
+from bench.gift_bench import CpuMeter, CpuSplit, analyze, postgres_cpu, process_cpu, thread_cpu
 from giftflow.auth.apikeys import create_api_key
 from giftflow.auth.tokens import mint_user_token
 from giftflow.clock import SystemClock
@@ -191,6 +191,9 @@ def measure_gift_http(
             assert server.proc is not None
             pid = server.proc.pid
             live = seed(server.url, admin, platform, viewers)
+            seeded = make_engine(url)
+            analyze(seeded)
+            seeded.dispose()
             now = SystemClock().now()
             tokens = [mint_user_token(f"v{i}", SECRET, now) for i in range(viewers)]
             healthz_lua = Path(tmp) / "healthz.lua"
