@@ -229,7 +229,9 @@ def test_webhooks_apply_once_and_need_a_signature(open_w: OpenW) -> None:
         assert w.approve(wid).status_code == 200
         assert w.state(wid) == "in_transit"
         body = sb.event_body(int(wid), PayoutStatus.SUCCESS, event_id="WH-1")
-        secret = w.ctx.payouts["sandbox"].webhook_secret  # type: ignore[attr-defined]
+        sandbox = w.ctx.payouts["sandbox"]
+        assert isinstance(sandbox, sb.SandboxPayouts)
+        secret = sandbox.webhook_secret
         r = webhook(w, body, "t=1,v1=00")
         assert err(r) == (400, "invalid_signature")
         r = webhook(w, body, sb.sign(body, "sandbox-payouts", w.clock.now()))  # the old default

@@ -156,7 +156,7 @@ def test_settles_of_one_dispute_in_one_batch_write_the_debt_off_once(open_api: A
                 headers=api.admin(f"settle-{n}"),
             )
 
-        writer = api.client.app.state.giftflow.writer  # type: ignore[attr-defined]
+        writer = api.client.app.state.giftflow.writer
         answers = calls_in_one_batch(writer, [settle(n) for n in range(5)])
         codes = sorted("ok" if r.status_code == 200 else r.json()["error"]["code"] for r in answers)
         assert codes == ["invalid_transition"] * 4 + ["ok"]

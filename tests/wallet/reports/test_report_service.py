@@ -11,7 +11,8 @@ import pytest
 
 from giftflow.errors import ValidationFailed
 from giftflow.http.negotiation import wants_csv
-from giftflow.wallet.reports.repository import Flow, KindCount, LotGroup, ReportData
+from giftflow.reporting.lots import LotGroup
+from giftflow.wallet.reports.repository import Flow, KindCount, ReportData
 from giftflow.wallet.reports.service import (
     CSV_COLUMNS,
     FIGURES,
