@@ -122,21 +122,7 @@ def test_a_purchase_the_ledger_cannot_credit_fails_instead_of_staying_pending(
     201 "pending" and nothing would ever confirm or fail the purchase."""
     with open_api("standard") as api:
         api.buyer("full")
-        r = api.client.post(
-            "/v1/admin/transfers",
-            json={
-                "postings": [
-                    {
-                        "source": "platform:equity:grants",
-                        "destination": "user:full:coins",
-                        "asset": "COIN",
-                        "amount": 10**14,  # the most one balance may hold
-                    }
-                ]
-            },
-            headers=api.admin("fill"),
-        )
-        assert r.status_code == 201, r.text
+        api.grant("user:full:coins", 10**14, "fill")  # the most one balance may hold
         bought = api.buy("full", "b", pack=70)
         assert err(bought) == (402, "payment_declined")
         reason = bought.json()["error"]["details"]["reason"]
