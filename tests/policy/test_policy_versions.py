@@ -193,6 +193,10 @@ def test_versions_are_immutable_and_refusals_move_nothing(api: Api) -> None:
     r = publish(api, bad)
     assert error(r) == (422, "invalid_policy")
     assert r.json()["error"]["details"]["problems"][0].startswith("gifts.creator_share_percent")
+    for huge in (2**31, 10**30):  # beyond the 32-bit column: validate and publish both say so
+        doc = next_version(api, version=huge)
+        assert not validate(api, doc)["valid"]
+        assert error(publish(api, doc)) == (422, "invalid_policy")
     for far in ("9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"):  # beyond UTC's years
         r = publish(api, next_version(api, version=3, effective_from=far))
         assert error(r) == (422, "invalid_policy"), r.text
@@ -213,6 +217,8 @@ def test_versions_are_immutable_and_refusals_move_nothing(api: Api) -> None:
         ("policy:standard@2", 409),
         ("policy:standard@1", 409),
         ("policy:standard@3", 422),
+        ("policy:standard@2147483648", 422),  # versions beyond the column
+        ("policy:standard@1000000000000000000000000000000", 422),
         ("policy:standard@3", 422),  # the two effective_from beyond UTC's years
         ("policy:standard@3", 422),
         ("policy:standard@3", 422),

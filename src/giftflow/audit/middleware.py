@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from giftflow import metrics
@@ -73,11 +74,10 @@ def _credential(headers: Headers) -> tuple[str, str] | None:
         if scheme.lower() == "bearer" and credential.strip().startswith(KEY_PREFIX):
             return "authorization", header
         return None
-    for part in headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE and value:
-            return "cookie", value
-    return None
+    # the same parser as ``request.cookies`` (the last of duplicate names, quotes removed): a
+    # cookie the app reads one way and the audit another would be an admin action with no row
+    value = cookie_parser(headers.get("cookie", "")).get(COOKIE)
+    return ("cookie", value) if value else None
 
 
 async def _principal(ctx: AppContext, credential: tuple[str, str]) -> Principal | None:

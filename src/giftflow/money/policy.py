@@ -34,6 +34,7 @@ from giftflow.money.amounts import MAX_AMOUNT
 from giftflow.money.assets import get_asset
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
+MAX_VERSION = 2**31 - 1  # policy_versions.version is a 32-bit INTEGER on PostgreSQL
 MinorUnits = int  # an amount in a fiat currency's minor unit (cents)
 
 
@@ -322,7 +323,7 @@ class FraudRules(Strict):
 
 class Policy(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{0,63}$")
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     effective_from: datetime
     description: str = ""
     timezone: str = "UTC"

@@ -289,6 +289,29 @@ def test_an_admin_console_session_is_written_as_its_key(api: Api) -> None:
     assert refused["actor"] == done["actor"] and refused["status_code"] == 403  # an attempt
 
 
+def test_a_session_cookie_is_read_as_the_app_reads_it(api: Api) -> None:
+    """The audit read the Cookie header by hand (the first of duplicate names, quotes kept)
+    while the app used Starlette's parser (the last, unquoted): with either trick an admin's
+    request on a route that declares no audit intent was served and left no row."""
+    engine = make_engine(api.client.app.state.giftflow.settings.database_url, pool_size=1)  # type: ignore[attr-defined]
+    try:
+        with unit_of_work(engine) as conn:
+            _, record = create_api_key(conn, "both", {"admin", "platform"}, api.clock.now())
+            cookie = open_session(conn, api.clock.now(), timedelta(hours=1), api_key_id=record.id)
+    finally:
+        engine.dispose()
+    csrf = csrf_token(SECRET, digest(cookie))
+    tricks = [f"{COOKIE}=nope; {COOKIE}={cookie}", f'{COOKIE}="{cookie}"']
+    for n, header in enumerate(tricks):
+        headers = {"Cookie": header, "X-CSRF-Token": csrf}
+        r = api.client.put(f"/v1/users/t{n}", json={"region": "FR"}, headers=headers)
+        assert r.status_code == 201, (header, r.text)
+    rows = entries(api)
+    assert sorted((row["target"], row["actor"]) for row in rows) == [
+        (f"user:t{n}", f"apikey:{record.id} both") for n in range(len(tricks))
+    ]
+
+
 def test_a_failing_route_is_written_as_500(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     from giftflow.live.catalog import service
 
