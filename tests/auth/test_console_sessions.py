@@ -152,6 +152,14 @@ def test_signout_ends_the_session_everywhere(browser: tuple[Browser, str, str]) 
     assert cookie is not None
     no_token = b.client.post("/signout", data={}, follow_redirects=False)
     assert no_token.status_code == 403  # a cross-site form cannot sign you out
+    # nor can one sent without the cookie (SameSite=Lax keeps it off a cross-site post): the
+    # answer must not clear the cookie, which a browser would apply on that navigation
+    b.client.cookies.clear()
+    cross_site = b.client.post("/signout", data={}, follow_redirects=False)
+    assert cross_site.status_code == 303
+    assert "set-cookie" not in cross_site.headers
+    b.client.cookies.set(COOKIE, cookie)
+    assert b.client.get("/v1/wallet").status_code == 200  # still signed in
     r = b.client.post("/signout", data={"csrf": b.csrf()}, follow_redirects=False)
     assert r.status_code == 303
     b.client.cookies.set(COOKIE, cookie)  # a stolen copy of the cookie is dead too

@@ -6,7 +6,9 @@ with: a user's session is that user (as their JWT would be), an admin session is
 was opened with, and it ends when that key is revoked. Unsafe methods sent with the cookie need
 the session's CSRF token in ``X-CSRF-Token`` (or a form's ``csrf`` field): an HMAC of the
 session digest under the server secret, so it needs no storage and cannot be guessed from the
-cookie's name. The cookie is ``HttpOnly`` and ``SameSite=Strict``; scripts never see it.
+cookie's name. The cookie is ``HttpOnly`` and ``SameSite=Lax`` (so a link followed from
+elsewhere, e.g. a demo sign-in link, lands signed in; cross-site posts carry no cookie); scripts
+never see it.
 """
 
 from __future__ import annotations

@@ -301,7 +301,12 @@ def test_a_session_cookie_is_read_as_the_app_reads_it(api: Api) -> None:
     finally:
         engine.dispose()
     csrf = csrf_token(SECRET, digest(cookie))
-    tricks = [f"{COOKIE}=nope; {COOKIE}={cookie}", f'{COOKIE}="{cookie}"']
+    tricks = [
+        f"{COOKIE}=nope; {COOKIE}={cookie}",
+        f'{COOKIE}="{cookie}"',
+        f"{COOKIE} ={cookie}",
+        f"{COOKIE}= {cookie}",
+    ]
     for n, header in enumerate(tricks):
         headers = {"Cookie": header, "X-CSRF-Token": csrf}
         r = api.client.put(f"/v1/users/t{n}", json={"region": "FR"}, headers=headers)

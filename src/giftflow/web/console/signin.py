@@ -205,5 +205,8 @@ async def signout(request: Request, ctx: AppContext = Depends(get_context)) -> R
         await asyncio.to_thread(close_it)
         ctx.console_sessions.forget(token)
     response = RedirectResponse("/signin", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    if token is not None:
+        # only a request that carried the cookie clears it: a cross-site form post carries none
+        # (SameSite=Lax), and clearing it anyway let any page sign a visitor out
+        response.delete_cookie(COOKIE, path="/")
     return response
