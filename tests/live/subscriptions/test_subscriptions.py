@@ -523,3 +523,30 @@ def test_only_users_subscribe_and_read_their_own(open_live: OpenLive) -> None:
         r = api.client.get("/v1/subscriptions?creator_id=c1", headers=api.user("v1"))
         assert r.json()["data"] == []
         api.assert_clean()
+
+
+def test_the_list_pages_with_a_cursor(open_live: OpenLive) -> None:
+    """``limit`` and ``cursor`` used to be ignored (the whole list, whatever was asked)."""
+    with open_live("seed-002") as api:
+        api.viewer("v1", coins=5_000)
+        ids = []
+        for n in range(5):
+            api.creator(f"c{n}")
+            ids.append(subscribed(api, "v1", f"c{n}")["id"])
+        seen: list[str] = []
+        cursor, pages = "", 0
+        while True:
+            r = api.client.get(f"/v1/subscriptions?limit=2{cursor}", headers=api.user("v1"))
+            assert r.status_code == 200, r.text
+            page = r.json()
+            assert len(page["data"]) <= 2
+            seen += [s["id"] for s in page["data"]]
+            pages += 1
+            if page["next_cursor"] is None:
+                break
+            cursor = f"&cursor={page['next_cursor']}"
+        assert (pages, seen) == (3, ids[::-1])  # newest first, each once
+        assert [s["id"] for s in mine(api, "v1")] == ids[::-1]  # the default page holds all
+        for bad in ("limit=0", "limit=101", "cursor=garbage", "cursor=-1"):
+            r = api.client.get(f"/v1/subscriptions?{bad}", headers=api.user("v1"))
+            assert err(r) == (422, "validation_error"), bad

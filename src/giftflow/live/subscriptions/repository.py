@@ -117,12 +117,20 @@ def delete_plan(conn: Connection, creator_id: str) -> bool:
 
 
 def subscriptions_of(
-    conn: Connection, subscriber_id: str, *, creator_id: str | None = None
+    conn: Connection,
+    subscriber_id: str,
+    *,
+    creator_id: str | None = None,
+    limit: int | None = None,
+    before_id: int | None = None,
 ) -> list[SubscriptionRow]:
+    """The subscriber's subscriptions, newest first (ids below ``before_id``, at most ``limit``)."""
     stmt = select(subscriptions).where(subscriptions.c.subscriber_id == subscriber_id)
     if creator_id is not None:
         stmt = stmt.where(subscriptions.c.creator_id == creator_id)
-    rows = conn.execute(stmt.order_by(subscriptions.c.id.desc())).mappings()
+    if before_id is not None:
+        stmt = stmt.where(subscriptions.c.id < before_id)
+    rows = conn.execute(stmt.order_by(subscriptions.c.id.desc()).limit(limit)).mappings()
     return [_row(r) for r in rows]
 
 

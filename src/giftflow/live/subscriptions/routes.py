@@ -22,6 +22,7 @@ from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
 from giftflow.http.fields import ObjectIdPath, UserIdPath
 from giftflow.http.idempotent import IdempotencyKeyHeader, submit_idempotent
+from giftflow.http.ids import parse_cursor
 from giftflow.ids import USER_ID_CHARS
 from giftflow.live.subscriptions import service
 from giftflow.live.subscriptions.schemas import (
@@ -128,12 +129,18 @@ async def cancel(
 @router.get("/subscriptions", response_model=SubscriptionsOut)
 async def my_subscriptions(
     creator_id: str | None = Query(default=None, pattern=f"^{USER_ID_CHARS}$"),
+    limit: int = Query(default=50, ge=1, le=100),
+    cursor: str | None = Query(
+        default=None, max_length=18, description="`next_cursor` of the previous page."
+    ),
     principal: Principal = Depends(require_user),
     ctx: AppContext = Depends(get_context),
 ) -> Any:
-    """The caller's subscriptions (every state), newest first."""
-    data = await asyncio.to_thread(service.listing, ctx, principal.require_user(), creator_id)
-    return {"object": "list", "data": data}
+    """The caller's subscriptions (every state), newest first, paged by ``next_cursor``."""
+    data, next_cursor = await asyncio.to_thread(
+        service.listing, ctx, principal.require_user(), creator_id, limit, parse_cursor(cursor)
+    )
+    return {"object": "list", "data": data, "next_cursor": next_cursor}
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionOut)

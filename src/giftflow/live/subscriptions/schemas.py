@@ -65,3 +65,4 @@ class SubscribedOut(SubscriptionOut):
 class SubscriptionsOut(BaseModel):
     object: str = "list"
     data: list[SubscriptionOut]
+    next_cursor: str | None = None

@@ -92,11 +92,18 @@ def cancel_command(ctx: AppContext, subscription_id: int, user_id: str) -> Cance
     return CancelSubscription(subscription_id, user_id)
 
 
-def listing(ctx: AppContext, subscriber_id: str, creator_id: str | None) -> list[dict[str, Any]]:
+def listing(
+    ctx: AppContext, subscriber_id: str, creator_id: str | None, limit: int, before_id: int | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the subscriber's subscriptions, newest first, and the next page's cursor."""
     now = ctx.clock.now()
     with ctx.engine.connect() as conn:
-        rows = repository.subscriptions_of(conn, subscriber_id, creator_id=creator_id)
-    return [subscription_view(r, now) for r in rows]
+        rows = repository.subscriptions_of(
+            conn, subscriber_id, creator_id=creator_id, limit=limit + 1, before_id=before_id
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [subscription_view(r, now) for r in rows], (str(rows[-1].id) if more else None)
 
 
 def one(ctx: AppContext, subscription_id: int, user_id: str) -> dict[str, Any]:
