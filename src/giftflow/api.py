@@ -30,6 +30,7 @@ from giftflow.earnings.identity.routes import router as identity_router
 from giftflow.earnings.methods.routes import router as methods_router
 from giftflow.earnings.withdrawals.routes import router as withdrawals_router
 from giftflow.earnings.withdrawals.service import run_payouts
+from giftflow.http.caching import NoStore
 from giftflow.http.errors import install_error_handlers
 from giftflow.http.limits import install_request_limits
 from giftflow.http.openapi import install_openapi
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_error_handlers(app)
     install_request_limits(app, settings.max_request_bytes, form_paths=FORM_PATHS)
     app.add_middleware(RequestMetrics)
+    app.add_middleware(NoStore)
     install_audit(app)
     for router in (
         # first: the hot path (FastAPI tries routes in order; ~75 before it cost ~165 µs a gift)

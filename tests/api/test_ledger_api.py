@@ -195,6 +195,21 @@ def test_health_ready_openapi_metrics(api: Api) -> None:
     assert 'giftflow_writer_commands_total{outcome="ok"}' in text
 
 
+def test_api_reads_are_not_stored_by_browsers_or_proxies(api: Api) -> None:
+    """One person's wallet, history or statement must not be kept in a browser's disk cache or
+    by a proxy; a route with a caching rule of its own keeps it."""
+    api.grant("user:nc:coins", 5, "g1")
+    token = api.user("nc")
+    for path in ("/v1/wallet", "/v1/transactions"):
+        r = api.client.get(path, headers=token)
+        assert (r.status_code, r.headers["cache-control"]) == (200, "no-store"), path
+    refused = api.client.get("/v1/admin/balances", params={"path": "x"}, headers=token)
+    assert refused.headers["cache-control"] == "no-store"  # errors too
+    gifts = api.client.get("/v1/gifts", headers=token)
+    assert gifts.headers["cache-control"] == "private, no-cache"  # its ETag rule
+    assert "cache-control" not in api.client.get("/healthz").headers
+
+
 def test_docs_page_is_served_from_local_assets(api: Api) -> None:
     page = api.client.get("/docs").text
     assert "/static/swagger/swagger-ui-bundle.js" in page
