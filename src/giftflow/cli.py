@@ -60,11 +60,15 @@ def database_url() -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    from giftflow.db import normalise_url
+
     url = get_settings().database_url
     try:
-        make_url(url).get_dialect()
+        make_url(normalise_url(url)).get_dialect().import_dbapi()
     except ArgumentError as exc:  # NoSuchModuleError included: an unknown dialect or driver
         fail(f"GIFTFLOW_DATABASE_URL is not a usable database URL: {_first_line(exc)}")
+    except ImportError as exc:  # a dialect giftflow knows of, with no driver installed
+        fail(f"GIFTFLOW_DATABASE_URL needs a driver that is not installed: {_first_line(exc)}")
     return url
 
 
@@ -161,12 +165,18 @@ def serve(
 @app.command()
 def migrate(revision: str = typer.Argument("head", help="Alembic revision.")) -> None:
     """Create or upgrade the database schema."""
+    from sqlalchemy.exc import DBAPIError
+
     from giftflow.db import migrate as run_migrations
     from giftflow.db import migration_status
 
     url = database_url()
-    run_migrations(url, revision)
-    current, head = migration_status(url)
+    try:
+        run_migrations(url, revision)
+        current, head = migration_status(url)
+    except DBAPIError as exc:
+        where = describe_database(url)
+        fail(f"cannot connect to the database: {_first_line(exc)} (database: {where})")
     console.print(f"database at revision [bold]{current}[/bold] (head {head})")
 
 

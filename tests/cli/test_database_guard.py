@@ -123,14 +123,15 @@ def test_migrate_still_creates_the_database_and_then_commands_work(
     assert runner.invoke(app, ["reconcile"]).exit_code == 0
 
 
+@pytest.mark.parametrize("command", ["reconcile", "migrate"])
 def test_an_unreachable_postgresql_is_one_line(
-    workdir: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+    command: str, workdir: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port = free_port()  # nothing listens there
     monkeypatch.setenv(
         "GIFTFLOW_DATABASE_URL", f"postgresql://gf:s3cret-pw@127.0.0.1:{port}/giftflow"
     )
-    result = runner.invoke(app, ["reconcile"])
+    result = runner.invoke(app, [command])
     assert result.exit_code == 2
     line = one_line(result.stderr)
     assert line.startswith("cannot connect to the database: ")
@@ -139,7 +140,10 @@ def test_an_unreachable_postgresql_is_one_line(
     assert list(workdir.iterdir()) == []
 
 
-@pytest.mark.parametrize("url", ["bogus://x", "postgresql+nodriver://u:pw@h/db", "not a url"])
+@pytest.mark.parametrize(
+    "url",
+    ["bogus://x", "postgresql+nodriver://u:pw@h/db", "not a url", "mysql://u@h/db"],
+)
 @pytest.mark.parametrize("args", [["reconcile"], ["migrate"], ["demo"], ["serve"]], ids=str)
 def test_a_database_url_no_engine_can_be_made_of_is_one_line(
     url: str,
@@ -153,7 +157,8 @@ def test_a_database_url_no_engine_can_be_made_of_is_one_line(
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     line = one_line(result.stderr)
-    assert line.startswith("GIFTFLOW_DATABASE_URL is not a usable database URL: "), line
+    assert line.startswith("GIFTFLOW_DATABASE_URL "), line
+    assert "not a usable database URL" in line or "needs a driver" in line, line
     assert list(workdir.iterdir()) == []
 
 

@@ -147,6 +147,14 @@ def test_test_notification_is_ignored_and_has_no_transaction(
     assert payload_of(event)["transaction"] is None
 
 
+def test_a_nul_in_the_notification_type_never_reaches_a_stored_field(
+    chain: Chain, verifier: AppStoreVerifier
+) -> None:
+    """PostgreSQL text cannot hold NUL; a signed type carrying one is kept without it."""
+    event = verifier.verify(sign_notification(chain, "TEST\u0000X", None))
+    assert (event.kind, event.event_type) == (EventKind.IGNORED, "TESTX")
+
+
 def test_account_token_is_canonical_and_may_be_absent(
     chain: Chain, verifier: AppStoreVerifier
 ) -> None:

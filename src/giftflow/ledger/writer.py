@@ -400,8 +400,9 @@ class LedgerWriter:
             except LateAccount as late:
                 raise _Relock(n, late.ref) from None
             outcomes[n] = outcome
-        # every outcome this batch decided is stored under its key, a refusal found while the
-        # accounts were gathered (no such live, no such user) as much as one found by apply
+        # every storable outcome this batch decided is kept under its key, a refusal found while
+        # the accounts were gathered (no such live: 404) as much as one found by apply (422s,
+        # such as user_not_found, are never stored)
         key_rows: list[dict[str, object]] = []
         for n in announced:
             req, decided = items[n].idempotency, outcomes[n]

@@ -310,7 +310,7 @@ class AppStoreVerifier:
         return ProviderEvent(
             provider=PROVIDER,
             event_id=str(notification.notificationUUID),
-            event_type=raw_type,
+            event_type=raw_type.replace("\x00", ""),  # PostgreSQL text cannot hold NUL
             kind=kind,
             provider_ref=provider_ref,
             purchase_id=None,

@@ -278,7 +278,21 @@ def test_the_payment_events_list_pages_with_a_cursor(open_api: Any) -> None:
         ).json()
         assert [e["outcome"] for e in first["data"] + rest["data"]] == ["charged_back"] * 4
         assert rest["next_cursor"] is None
-        for bad in ("abc", "WzEsMiwzXQ", "W10", "%00", "WyJ4IiwieSIsInoiXQ", "x" * 1001):
+        far = (
+            "WyIwMDAxLTAxLTAxVDAwOjAwOjAwKzAxOjAwIiwgImEiLCAiYiJd",
+            "WyI5OTk5LTEyLTMxVDIzOjAwOjAwLTA1OjAwIiwgImEiLCAiYiJd",
+        )  # beyond UTC's years: an overflow 500 before
+        naive = "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgImEiLCAiYiJd"
+        for bad in (
+            "abc",
+            "WzEsMiwzXQ",
+            "W10",
+            "%00",
+            "WyJ4IiwieSIsInoiXQ",
+            "x" * 1001,
+            *far,
+            naive,
+        ):
             r = api.client.get(f"/v1/admin/payment-events?cursor={bad}", headers=api.admin())
             assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error"), bad
         who = api.client.get(

@@ -5,6 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from giftflow.errors import WriterUnavailable
+from giftflow.ledger.idempotency import Outcome
+from giftflow.wallet.purchases.commands import ConfirmPurchase
+
 
 def err(r: Any) -> tuple[int, str]:
     return r.status_code, r.json()["error"]["code"]
@@ -136,4 +142,35 @@ def test_a_purchase_the_ledger_cannot_credit_fails_instead_of_staying_pending(
         assert api.balance("platform:cash:sandbox", "USD") == 0
         again = api.buy("full", "b", pack=70)  # the retry answers the same
         assert again.json() == bought.json()
+        api.assert_clean()
+
+
+def test_a_confirmation_the_writer_cannot_take_is_a_503_and_the_key_completes_it(
+    open_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 503 keeps its Retry-After and is not a replay; the same request later confirms."""
+    with open_api("seed-002") as api:
+        api.buyer("u1")
+        ctx = api.client.app.state.giftflow
+        real = ctx.submit
+
+        async def busy_for_confirmations(command: Any, idem: Any = None) -> Outcome:
+            if isinstance(command, ConfirmPurchase):
+                return Outcome.from_error(WriterUnavailable("busy"))
+            answer: Outcome = await real(command, idem)
+            return answer
+
+        monkeypatch.setattr(ctx, "submit", busy_for_confirmations)
+        for attempt in range(2):
+            r = api.buy("u1", "k", pack=70)
+            assert err(r) == (503, "unavailable"), attempt
+            assert r.headers["Retry-After"] == "2"
+            assert "Idempotent-Replayed" not in r.headers
+        [pending] = api.client.get("/v1/purchases", headers=api.user("u1")).json()["data"]
+        assert pending["state"] == "pending" and api.coins("u1") == {}
+        monkeypatch.setattr(ctx, "submit", real)
+        done = api.buy("u1", "k", pack=70)
+        assert (done.status_code, done.json()["state"]) == (201, "succeeded")
+        assert done.json()["id"] == pending["id"]
+        assert api.coins("u1") == {"user:u1:coins": 70}
         api.assert_clean()

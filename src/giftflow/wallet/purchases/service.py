@@ -19,7 +19,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from giftflow.clock import age_on
+from giftflow.clock import age_on, in_utc
 from giftflow.context import AppContext
 from giftflow.errors import (
     AgeRestricted,
@@ -123,14 +123,15 @@ async def buy(ctx: AppContext, user_id: str, body: PurchaseIn, ireq: Idempotency
     created = await ctx.submit(CreatePurchase(order, caps=caps, timezone=policy.timezone), ireq)
     if not created.ok:
         return created
-    purchase_id = int(created.body["id"])
-    status, out = await _start(ctx, provider, purchase_id, body)
-    return Outcome(status, out, replayed=created.replayed)
+    answer = await _start(ctx, provider, purchase_id=int(created.body["id"]), body=body)
+    if answer.status >= 500:
+        return answer  # the writer's failure now, not a stored answer replayed
+    return Outcome(answer.status, answer.body, replayed=created.replayed, headers=answer.headers)
 
 
 async def _start(
     ctx: AppContext, provider: PaymentProvider, purchase_id: int, body: PurchaseIn
-) -> tuple[int, dict[str, Any]]:
+) -> Outcome:
     """Ask the provider for the payment (again, idempotently) and apply a synchronous answer."""
     row = _purchase(ctx, purchase_id)
     if row.state is not PurchaseState.PENDING:
@@ -150,7 +151,7 @@ async def _start(
         )
     if started.status is StartStatus.PENDING:
         out = purchase_view(_purchase(ctx, purchase_id))
-        return 201, {**out, "client_secret": started.client_secret}
+        return Outcome(201, {**out, "client_secret": started.client_secret})
     reason = started.failure_reason if started.status is StartStatus.FAILED else None
     confirmed = await ctx.submit(ConfirmPurchase(row.id, failure_reason=reason))
     if not confirmed.ok and confirmed.status < 500:
@@ -159,21 +160,21 @@ async def _start(
         refused = f"credit_refused:{confirmed.error_code}"
         confirmed = await ctx.submit(ConfirmPurchase(row.id, failure_reason=refused))
     if not confirmed.ok:
-        # the writer could not take it (503) or failed (500): the purchase is still pending and
-        # a retry with the same key confirms it
-        return confirmed.status, confirmed.body
+        # the writer could not take it (503, with its Retry-After) or failed (500): the purchase
+        # is still pending and a retry with the same key confirms it
+        return confirmed
     return _answer(_purchase(ctx, purchase_id))
 
 
-def _answer(row: repository.PurchaseRow) -> tuple[int, dict[str, Any]]:
+def _answer(row: repository.PurchaseRow) -> Outcome:
     if row.state is PurchaseState.FAILED:
         err = PaymentDeclined(
             f"The payment was declined ({row.failure_reason}).",
             reason=row.failure_reason,
             purchase=str(row.id),
         )
-        return err.status, err.to_body()
-    return 201, purchase_view(row)
+        return Outcome.from_error(err)
+    return Outcome(201, purchase_view(row))
 
 
 def _purchase(ctx: AppContext, purchase_id: int) -> repository.PurchaseRow:
@@ -344,8 +345,8 @@ def _event_key(cursor: str) -> tuple[datetime, str, str]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         at, provider, event_id = raw
-        when = datetime.fromisoformat(at)
-        if not (isinstance(provider, str) and isinstance(event_id, str)) or when.tzinfo is None:
+        when = in_utc(datetime.fromisoformat(at))  # naive or beyond UTC's years: ValueError
+        if not (isinstance(provider, str) and isinstance(event_id, str)):
             raise ValueError(cursor)
     except (ValueError, TypeError, binascii.Error):
         raise ValidationFailed("cursor is not valid.", cursor=cursor[:40]) from None
