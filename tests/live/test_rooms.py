@@ -6,10 +6,14 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
+from giftflow.errors import WriterOverloaded
+from giftflow.ledger.idempotency import Outcome
 from giftflow.schema import diamond_holds, live_combos, live_viewers
 from tests.live.conftest import LiveApi, OpenLive, err
 
@@ -361,3 +365,28 @@ def test_a_live_names_its_creator_for_viewers(open_live: OpenLive) -> None:
             assert r.json()["creator_name"] == name
         listed = api.client.get("/v1/lives?state=active", headers=api.user("fan")).json()["data"]
         assert {live["creator_name"] for live in listed} == {"Ava Lumen", "plain"}
+
+
+def test_a_busy_writer_answers_ending_and_joining_with_503_and_retry_after(
+    open_live: OpenLive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """These routes answered the writer's outcome by hand and dropped its Retry-After."""
+    with open_live("seed-002") as api:
+        api.creator("c1")
+        api.viewer("v1")
+        live = api.start("c1")
+        real = api.ctx.submit
+
+        async def busy(command: Any, idem: Any = None) -> Outcome:
+            return Outcome.from_error(WriterOverloaded(queue_limit=1))
+
+        monkeypatch.setattr(api.ctx, "submit", busy)
+        ended = api.end(live, "c1")
+        joined = api.client.post(
+            f"/v1/lives/{live}/viewers", json={"action": "join"}, headers=api.user("v1")
+        )
+        for r in (ended, joined):
+            assert err(r)[0] == 503 and r.headers["Retry-After"] == "1", r.text
+        monkeypatch.setattr(api.ctx, "submit", real)
+        assert api.live(live)["state"] == "active"
+        assert api.end(live, "c1").status_code == 200

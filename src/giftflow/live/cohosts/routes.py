@@ -16,7 +16,7 @@ from giftflow.auth.deps import get_principal, require_user
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
 from giftflow.http.fields import UserIdPath
-from giftflow.http.idempotent import IdempotencyKeyHeader, submit_idempotent
+from giftflow.http.idempotent import IdempotencyKeyHeader, outcome_response, submit_idempotent
 from giftflow.live.cohosts import service
 from giftflow.live.cohosts.schemas import CohostChangeOut, CohostIn, CohostsOut
 from giftflow.live.rooms.service import check_live_id
@@ -62,10 +62,8 @@ async def remove_cohost(
 ) -> JSONResponse:
     """The live's creator removes a co-host, or the co-host leaves: ``cohost_removed``; gifts
     to them are refused from then on (``recipient_not_in_live``)."""
-    status, body = await service.remove(
-        ctx, check_live_id(live_id), user_id, principal.require_user()
-    )
-    return JSONResponse(body, status_code=status)
+    outcome = await service.remove(ctx, check_live_id(live_id), user_id, principal.require_user())
+    return outcome_response(outcome)
 
 
 @router.get("/lives/{live_id}/cohosts", response_model=CohostsOut)

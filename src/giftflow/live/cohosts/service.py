@@ -8,6 +8,7 @@ from typing import Any
 
 from giftflow.context import AppContext
 from giftflow.errors import NotFound
+from giftflow.ledger.idempotency import Outcome
 from giftflow.live.cohosts import repository
 from giftflow.live.cohosts.commands import AddCohost, RemoveCohost
 
@@ -17,11 +18,8 @@ def add_command(ctx: AppContext, live_id: int, by: str, user_id: str) -> AddCoho
     return AddCohost(live_id, user_id, by=by, policy=policy)
 
 
-async def remove(
-    ctx: AppContext, live_id: int, user_id: str, by: str
-) -> tuple[int, dict[str, Any]]:
-    outcome = await ctx.submit(RemoveCohost(live_id, user_id, by=by))
-    return outcome.status, outcome.body
+async def remove(ctx: AppContext, live_id: int, user_id: str, by: str) -> Outcome:
+    return await ctx.submit(RemoveCohost(live_id, user_id, by=by))
 
 
 def listing(ctx: AppContext, live_id: int) -> dict[str, Any]:

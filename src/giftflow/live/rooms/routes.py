@@ -11,12 +11,12 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
 
 from giftflow.auth.deps import get_principal, require_user
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
 from giftflow.errors import ValidationFailed
+from giftflow.http.idempotent import outcome_response
 from giftflow.ids import USER_ID_CHARS
 from giftflow.live.rooms import service
 from giftflow.live.rooms.model import LiveState
@@ -89,8 +89,7 @@ async def end_live(
         creator = None
     else:
         creator = principal.require_user()
-    status, body = await service.end(ctx, service.check_live_id(live_id), creator)
-    return JSONResponse(body, status_code=status)
+    return outcome_response(await service.end(ctx, service.check_live_id(live_id), creator))
 
 
 @router.post("/lives/{live_id}/viewers", response_model=ViewerOut, responses=REFUSALS)
@@ -101,7 +100,7 @@ async def viewers(
     ctx: AppContext = Depends(get_context),
 ) -> Any:
     """The caller joins or leaves the live: viewer count, peak and watch time."""
-    status, out = await service.viewer(
+    outcome = await service.viewer(
         ctx, service.check_live_id(live_id), principal.require_user(), join=body.action == "join"
     )
-    return JSONResponse(out, status_code=status)
+    return outcome_response(outcome)

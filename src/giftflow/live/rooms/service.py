@@ -21,6 +21,7 @@ from giftflow.clock import rfc3339
 from giftflow.context import AppContext
 from giftflow.db import unit_of_work
 from giftflow.errors import CreatorNotEligible, LiveAlreadyActive, NotFound
+from giftflow.ledger.idempotency import Outcome
 from giftflow.live.rooms import repository
 from giftflow.live.rooms.combos import CloseCombos, ComboRow
 from giftflow.live.rooms.commands import EndLive, ViewerChange
@@ -107,18 +108,16 @@ def listing(
     return [view(ctx, r.id) for r in rows]
 
 
-async def end(ctx: AppContext, live_id: int, creator_id: str | None) -> tuple[int, dict[str, Any]]:
+async def end(ctx: AppContext, live_id: int, creator_id: str | None) -> Outcome:
+    """End the live; a refusal or the writer's 503 (with its ``Retry-After``) as it came."""
     outcome = await ctx.submit(EndLive(live_id, creator_id=creator_id))
     if not outcome.ok:
-        return outcome.status, outcome.body
-    return 200, await asyncio.to_thread(view, ctx, live_id)
+        return outcome
+    return Outcome(200, await asyncio.to_thread(view, ctx, live_id))
 
 
-async def viewer(
-    ctx: AppContext, live_id: int, user_id: str, *, join: bool
-) -> tuple[int, dict[str, Any]]:
-    outcome = await ctx.submit(ViewerChange(live_id, user_id, join=join))
-    return outcome.status, outcome.body
+async def viewer(ctx: AppContext, live_id: int, user_id: str, *, join: bool) -> Outcome:
+    return await ctx.submit(ViewerChange(live_id, user_id, join=join))
 
 
 # --- streaks ----------------------------------------------------------------------------------
