@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
+
 from .conftest import SECRET, Api
 
 GRANTS = "platform:equity:grants"
@@ -134,20 +136,25 @@ def test_reverse_and_read_transaction(api: Api) -> None:
     assert bal.json()["balances"][0]["amount"] == 0
 
 
-def test_pending_transfer_lifecycle(api: Api) -> None:
-    api.grant("creator:c:diamonds", 500, "g1", asset="DIAMOND")
-    expires = (api.clock.now() + timedelta(minutes=5)).isoformat()
-    r = api.client.post(
+def hold_200(api: Api, idem: str, expires_at: str) -> httpx.Response:
+    """A pending transfer of 2.00 diamonds from creator c towards payouts:in_flight."""
+    r: httpx.Response = api.client.post(
         "/v1/admin/pending-transfers",
         json={
             "source": "creator:c:diamonds",
             "destination": "payouts:in_flight",
             "asset": "DIAMOND",
             "amount": 200,
-            "expires_at": expires,
+            "expires_at": expires_at,
         },
-        headers=api.admin("p1"),
+        headers=api.admin(idem),
     )
+    return r
+
+
+def test_pending_transfer_lifecycle(api: Api) -> None:
+    api.grant("creator:c:diamonds", 500, "g1", asset="DIAMOND")
+    r = hold_200(api, "p1", (api.clock.now() + timedelta(minutes=5)).isoformat())
     assert r.status_code == 201 and r.json()["state"] == "pending"
     pid = r.json()["id"]
     posted = api.client.post(f"/v1/admin/pending-transfers/{pid}/post", headers=api.admin("p2"))
@@ -166,17 +173,7 @@ def test_a_pending_transfer_needs_an_expiry_utc_can_hold(api: Api) -> None:
     for n, expires in enumerate(
         ["2026-01-01T00:05:00", "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"]
     ):
-        r = api.client.post(
-            "/v1/admin/pending-transfers",
-            json={
-                "source": "creator:c:diamonds",
-                "destination": "payouts:in_flight",
-                "asset": "DIAMOND",
-                "amount": 200,
-                "expires_at": expires,
-            },
-            headers=api.admin(f"far-{n}"),
-        )
+        r = hold_200(api, f"far-{n}", expires)
         assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error"), expires
     bal = api.client.get(
         "/v1/admin/balances", params={"path": "creator:c:diamonds"}, headers=api.admin()
