@@ -25,7 +25,8 @@ from giftflow.schema import metadata
 
 
 def _int(value: str | None) -> int | None:
-    if value is None or not value.isdigit() or len(value) > 18:
+    # ASCII digits only: "²" is a digit to str.isdigit, not to int()
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 18:
         return None
     return int(value)
 
@@ -39,7 +40,7 @@ def row_of(table: str, param: str, column: str = "id") -> BeforeLoader:
     def load(conn: Connection, params: dict[str, str]) -> dict[str, Any] | None:
         raw = params.get(param)
         key: int | str | None = _int(raw) if integer else raw
-        if key is None:
+        if key is None or (isinstance(key, str) and "\x00" in key):  # no such row, and no NUL
             return None
         row = conn.execute(select(tbl).where(col == key)).mappings().first()
         return {k: jsonable(v) for k, v in row.items()} if row is not None else None

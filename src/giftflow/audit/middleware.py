@@ -181,6 +181,11 @@ class AuditLog:
         query = scope.get("query_string", b"")
         if query:
             path = f"{path}?{query.decode('latin-1')}"
+        # a NUL decoded from %00 in the path would make the row unwritable on PostgreSQL (and
+        # the attempt unrecorded): written as it was sent
+        path = path.replace("\x00", "%00")
+        if target is not None:
+            target = target.replace("\x00", "%00")
         row = AuditRow(
             at=arrived,
             actor=principal.actor,

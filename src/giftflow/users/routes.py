@@ -10,6 +10,7 @@ from giftflow.auth.deps import get_principal, require_scope
 from giftflow.auth.principal import Principal
 from giftflow.context import AppContext, get_context
 from giftflow.http.fields import Text, UserIdPath
+from giftflow.ids import USER_ID_CHARS
 from giftflow.users import service
 from giftflow.users.schemas import AdminUserOut, UserIn, UserOut, UserPatchIn, UsersPage
 
@@ -54,7 +55,11 @@ def search_users(
         description="Users whose id, or display name (any case), starts with this.",
     ),
     limit: int = Query(default=50, ge=1, le=200),
-    cursor: str | None = Query(default=None, max_length=64, description="`next_cursor`."),
+    cursor: str | None = Query(
+        default=None,
+        pattern=f"^{USER_ID_CHARS}$",  # a user id; NUL would be a 500 on PostgreSQL
+        description="`next_cursor` of the previous page (a user id).",
+    ),
     _: Principal = Depends(admin),
     ctx: AppContext = Depends(get_context),
 ) -> UsersPage:

@@ -253,8 +253,30 @@ def test_filters_refuse_nul_characters(api: Api) -> None:
     for name in ("target", "actor", "action"):
         r = api.client.get("/v1/admin/audit", params={name: "a\x00"}, headers=api.admin())
         assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error"), name
-    r = api.client.get("/v1/admin/users", params={"q": "\x00"}, headers=api.admin())
-    assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error")
+    for params in ({"q": "\x00"}, {"cursor": "\x00"}, {"cursor": "a b"}):
+        r = api.client.get("/v1/admin/users", params=params, headers=api.admin())
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error"), params
+
+
+def test_a_path_id_that_is_no_id_reads_no_row_before_and_logs_nothing(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The before-loader took "²" for digits (str.isdigit does) and int() then raised, and a
+    NUL from %00 made the row unwritable on PostgreSQL: the attempt went unrecorded (both found
+    by the fuzz test)."""
+    for dispute_id in ("²", "١٢", "a%00"):
+        r = api.client.post(
+            f"/v1/admin/disputes/{dispute_id}/settle",
+            json={"note": "x"},
+            headers=api.admin(f"odd-{len(dispute_id)}-{ord(dispute_id[0])}"),
+        )
+        assert r.status_code == 404, r.text
+    assert not [rec for rec in caplog.records if rec.levelname == "ERROR"]
+    rows = entries(api)  # every attempt is written, the NUL as it was sent
+    assert sorted(row["target"] for row in rows) == sorted(
+        ["dispute:a%00", "dispute:١٢", "dispute:²"]
+    )
+    assert all(row["before"] is None and row["status_code"] == 404 for row in rows)
 
 
 def test_an_admin_console_session_is_written_as_its_key(api: Api) -> None:
