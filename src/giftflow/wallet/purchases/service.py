@@ -124,9 +124,9 @@ async def buy(ctx: AppContext, user_id: str, body: PurchaseIn, ireq: Idempotency
     if not created.ok:
         return created
     answer = await _start(ctx, provider, purchase_id=int(created.body["id"]), body=body)
-    if answer.status >= 500:
-        return answer  # the writer's failure now, not a stored answer replayed
-    return Outcome(answer.status, answer.body, replayed=created.replayed, headers=answer.headers)
+    if answer.status < 500:  # a 5xx is the writer's failure now, not a stored answer replayed
+        answer.replayed = created.replayed
+    return answer
 
 
 async def _start(
